@@ -4,13 +4,11 @@ Statistical tests follow ../shared/DESIGN.md: fixed seeds, tolerances derived fr
 (|estimate − theory| < Z_TOL · s.e. plus the theory's own stated error), never widened to pass.
 """
 
-import jax
 import numpy as np
 import pytest
 
 import nnft  # noqa: F401  (enables x64)
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
 
 Z_TOL = 4.0  # standard errors allowed between an estimate and its theory
 

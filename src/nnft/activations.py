@@ -115,7 +115,7 @@ class Activation:
         if n == 2 and self.closed_second_moment is not None:
             return self.closed_second_moment(jnp.asarray(q, dtype=float))
         phi = self._phi_at(q)
-        return expect_1d(lambda u: phi(u) ** n, q, order=order, kink_at_zero=not self.smooth)
+        return expect_1d(lambda u: phi(u) ** n, q, order=order)
 
     def second_moment(self, q: Array | float, *, order: int = DEFAULT_ORDER_1D) -> Array:
         r""":math:`\mathbb E[\phi(\sqrt q z)^2]` (the variance map is σw² times this plus σb²)."""
@@ -128,12 +128,12 @@ class Activation:
         if self.closed_derivative_second_moment is not None:
             return self.closed_derivative_second_moment(jnp.asarray(q, dtype=float))
         dphi = self._dphi_at(q)
-        return expect_1d(lambda u: dphi(u) ** 2, q, order=order, kink_at_zero=not self.smooth)
+        return expect_1d(lambda u: dphi(u) ** 2, q, order=order)
 
     def expect(self, g: Callable[[Array, Array, Array], Array], q: Array | float, *, order: int = DEFAULT_ORDER_1D) -> Array:
         r"""Generic :math:`\mathbb E[g(\phi(u), \phi'(u), u)]`, u ~ N(0, q) (kink-aware quadrature)."""
         phi, dphi = self._phi_at(q), self._dphi_at(q)
-        return expect_1d(lambda u: g(phi(u), dphi(u), u), q, order=order, kink_at_zero=not self.smooth)
+        return expect_1d(lambda u: g(phi(u), dphi(u), u), q, order=order)
 
     # ------------------------------------------------------------------ 2-D expectations
     def two_point(self, q1: Array | float, q12: Array | float, q2: Array | float, *, order: int = DEFAULT_ORDER_2D) -> Array:

@@ -9,16 +9,17 @@ Cholesky factor :math:`u = \sqrt{q_1} z_1`, :math:`v = (q_{12}/\sqrt{q_1}) z_1 +
 
 Rules
 -----
-* ``gauss_hermite(n)``: the n-point Gauss–Hermite rule for the weight :math:`\mathcal Dz` (weights sum
-  to 1). It integrates polynomials of degree ``2n-1`` exactly. For an integrand analytic in a strip
-  :math:`|\mathrm{Im}\,z| < d` the error decays like :math:`\exp(-2 d\sqrt{2n})`; for
-  :math:`\tanh(\sqrt q z)` the strip is :math:`d = \pi/(2\sqrt q)`, so at the default 1-D order (256)
-  the error is below 1e-12 for q ≤ 5 and about 1e-7 at q = 20 (checked in ``tests/test_gaussian.py``
-  against adaptive integration). Use :func:`expect_1d` with a larger ``order`` for larger variances,
-  or check convergence with :func:`quadrature_error_1d`.
-* ``half_line_rule(n)``: a rule on :math:`z > 0` (Gauss–Legendre on [0, 13] against the density), used
-  for activations with a kink at 0 (ReLU family): splitting the integral at the kink restores
-  exponential convergence. Piecewise-polynomial integrands are integrated to machine precision.
+* ``split_rule(n)`` (the default for 1-D expectations): Gauss–Legendre with n nodes on each half-line
+  [0, 13] and [−13, 0], weighted by the Gaussian density (the weight beyond 13 is < 1e-37). The split at
+  0 puts the kink of ReLU-like activations, and the steep region of tanh(√q z) at large q, on a segment
+  end, so the rule converges exponentially: at the default n = 128 the error of E[tanh(√q z)²] is
+  < 1e-13 for every q ≤ 200 (checked against 30-digit adaptive integration in ``tests/test_gaussian.py``),
+  where a 256-point Gauss–Hermite rule is off by 7e-9 at q = 5 and 1e-4 at q = 20.
+* ``expect_2d``: the nested version (outer split at u = 0, inner split where v = 0), default n = 48 per
+  segment; closed forms agree with it to ~1e-11 even at correlation 0.999 (``tests/test_activations.py``).
+* ``gauss_hermite(n)``: the classical n-point Gauss–Hermite rule, exact for polynomials of degree
+  2n − 1; available as ``rule="hermite"``.
+* ``quadrature_error_1d`` compares order n with 2n: a convergence check for user activations.
 
 Functions accept JAX or NumPy arrays and broadcast over leading dimensions; they are differentiable
 with ``jax.grad`` in the variances (for q > 0).
@@ -33,8 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-DEFAULT_ORDER_1D = 256
-DEFAULT_ORDER_2D = 64
+DEFAULT_ORDER_1D = 128
+DEFAULT_ORDER_2D = 48
 
 Array = jnp.ndarray
 
@@ -66,25 +67,35 @@ def half_line_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     return z, w
 
 
+@functools.lru_cache(maxsize=32)
+def split_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full-line rule for :math:`\\mathcal Dz`: the half-line rule mirrored (2·order nodes, split at 0)."""
+    z, w = half_line_rule(order)
+    return np.concatenate([-z[::-1], z]), np.concatenate([w[::-1], w])
+
+
 def expect_1d(
     f: Callable[[Array], Array],
     q: Array | float,
     *,
     order: int = DEFAULT_ORDER_1D,
-    kink_at_zero: bool = False,
+    rule: str = "split",
 ) -> Array:
     r""":math:`\mathbb E[f(\sqrt q z)]`, z ~ N(0, 1), broadcast over the shape of ``q``.
 
-    ``kink_at_zero=True`` splits the integral at z = 0 (use it for ReLU-like functions; exact for
-    piecewise polynomials of degree < 2·order).
+    ``rule="split"`` (default): Gauss–Legendre on each half-line (2·order nodes), exact to machine
+    precision for piecewise polynomials with a kink at 0 and for activations steep at 0 (tanh at large q).
+    ``rule="hermite"``: the ``order``-point Gauss–Hermite rule.
     """
     q = jnp.asarray(q, dtype=float)
     s = jnp.sqrt(q)[..., None]
-    if not kink_at_zero:
+    if rule == "hermite":
         x, w = gauss_hermite(order)
-        return jnp.sum(w * f(s * x), axis=-1)
-    z, w = half_line_rule(order)
-    return jnp.sum(w * (f(s * z) + f(-s * z)), axis=-1)
+    elif rule == "split":
+        x, w = split_rule(order)
+    else:
+        raise ValueError(f"rule: must be 'split' or 'hermite', got {rule!r}")
+    return jnp.sum(w * f(s * x), axis=-1)
 
 
 def expect_2d(
@@ -95,24 +106,42 @@ def expect_2d(
     *,
     order: int = DEFAULT_ORDER_2D,
 ) -> Array:
-    r""":math:`\mathbb E[f(u, v)]` for (u, v) ~ N(0, [[q1, q12], [q12, q2]]) via the Cholesky factor.
+    r""":math:`\mathbb E[f(u, v)]` for (u, v) ~ N(0, [[q1, q12], [q12, q2]]), nested split rule.
 
-    Tensor-product Gauss–Hermite with ``order``² nodes; broadcast over the shapes of q1, q12, q2.
-    A rank-deficient covariance (|q12| = √(q1 q2)) is handled (the second factor is clipped at 0).
+    With :math:`u = \sqrt{q_1} z_1`, :math:`v = l_{10} z_1 + l_{11} z_2` (Cholesky), the outer integral over
+    z₁ is split at u = 0 and, for each outer node, the inner integral over z₂ is split at the point where
+    v = 0 (z₂ = −l₁₀z₁/l₁₁). Each piece is Gauss–Legendre (``order`` nodes) against the Gaussian density on
+    [−13, 13] (the inner one is also split at 0). Kinks or steep regions of f at u = 0 or v = 0 (ReLU, tanh at large variance) therefore sit
+    on segment ends, and the rule converges exponentially for piecewise-smooth f. A rank-deficient
+    covariance (|q12| = √(q1 q2)) and q1 = 0 are handled. Cost: 2·order × 3·order evaluations per point.
     """
     q1, q12, q2 = (jnp.asarray(a, dtype=float) for a in (q1, q12, q2))
     q1, q12, q2 = jnp.broadcast_arrays(q1, q12, q2)
-    x, w = gauss_hermite(order)
-    X1, X2 = np.meshgrid(x, x, indexing="ij")
-    W2 = np.outer(w, w).ravel()
-    X1, X2 = X1.ravel(), X2.ravel()
+    z1, w1 = split_rule(order)
+    x, wl = np.polynomial.legendre.leggauss(order)
+    C = HALF_LINE_CUTOFF
     l00 = jnp.sqrt(q1)
     safe = jnp.where(l00 > 0, l00, 1.0)
     l10 = jnp.where(l00 > 0, q12 / safe, 0.0)
     l11 = jnp.sqrt(jnp.clip(q2 - l10**2, 0.0, None))
-    u = l00[..., None] * X1
-    v = l10[..., None] * X1 + l11[..., None] * X2
-    return jnp.sum(W2 * f(u, v), axis=-1)
+    l00, l10, l11 = (a[..., None, None] for a in (l00, l10, l11))
+    Z1 = z1[:, None]
+    # inner split points in z2: 0 and the point where v = 0, giving three Gauss–Legendre segments
+    raw = -l10 * Z1 / jnp.where(l11 > 0, l11, 1.0)
+    s0 = jnp.where((l11 > 0) & (jnp.abs(raw) < C), raw, 0.0)
+    a, b = jnp.minimum(s0, 0.0), jnp.maximum(s0, 0.0)
+    xs = (x + 1.0) / 2.0
+    pieces_t, pieces_w = [], []
+    for lo, hi in ((-C, a), (a, b), (b, C)):
+        t = lo + (hi - lo) * xs
+        pieces_t.append(t)
+        pieces_w.append((hi - lo) / 2.0 * wl * jnp.exp(-0.5 * t**2) / np.sqrt(2 * np.pi))
+    Z2 = jnp.concatenate(pieces_t, axis=-1)
+    W2 = jnp.concatenate(pieces_w, axis=-1)
+    u = l00 * Z1
+    v = l10 * Z1 + l11 * Z2
+    vals = f(jnp.broadcast_to(u, v.shape), v)
+    return jnp.sum(w1 * jnp.sum(W2 * vals, axis=-1), axis=-1)
 
 
 def quadrature_error_1d(f: Callable[[Array], Array], q: Array | float, *, order: int = DEFAULT_ORDER_1D) -> Array:

@@ -42,12 +42,12 @@ import numpy as np
 
 from .activations import Activation, get_activation
 from .errors import NNFTInputError, check_finite_array, check_positive_int, check_variance
-from .gaussian import gauss_hermite
+from .gaussian import split_rule
 
 Array = jnp.ndarray
 
 HERMITE_TERMS = 256
-_HERMITE_NODES = 384
+_HERMITE_NODES = 256  # per half-line (split rule)
 
 __all__ = [
     "Layer",
@@ -120,8 +120,8 @@ def correlation_map(activation: str | Activation, sw2: float, sb2: float, q: Arr
 @lru_cache(maxsize=8)
 def _hermite_table(order: int, terms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Normalised probabilists' Hermite functions He_k(x)/√k! at the quadrature nodes, shape (terms, order)."""
-    x, w = gauss_hermite(order)
-    psi = np.zeros((terms, order))
+    x, w = split_rule(order)
+    psi = np.zeros((terms, x.size))
     psi[0] = 1.0
     if terms > 1:
         psi[1] = x
@@ -135,7 +135,7 @@ def hermite_coefficients(activation: str | Activation, q: Array, *, terms: int =
     act = get_activation(activation)
     if not act.smooth:
         raise NNFTInputError("activation", f"{act.name!r} is not smooth; use its closed form")
-    x, w, psi = _hermite_table(max(_HERMITE_NODES, terms + 64), terms)
+    x, w, psi = _hermite_table(max(_HERMITE_NODES, terms), terms)
     q = jnp.asarray(q, dtype=float)
     u = jnp.sqrt(q)[..., None] * x
     fx = act(u, q[..., None]) if act.needs_variance else act(u)
