@@ -253,9 +253,10 @@ def _equal_diag_two_point(act: Activation, c: Array, v: Array) -> Array:
     if act.has_closed_two_point:
         return act.two_point(v, c, v)
     h = hermite_coefficients(act, v)
-    ks = jnp.arange(h.shape[-1])
-    rho = c / v
-    return jnp.sum(h**2 * jnp.power(rho[..., None], ks), axis=-1)
+    rho = (c / v)[..., None]
+    # powers rho^k by a cumulative product: differentiable to any order at rho = 0 (unlike rho**k)
+    pw = jnp.cumprod(jnp.broadcast_to(rho, rho.shape[:-1] + (h.shape[-1] - 1,)), axis=-1)
+    return h[..., 0] ** 2 + jnp.sum(h[..., 1:] ** 2 * pw, axis=-1)
 
 
 def norm_preserving_sw2(activation: str | Activation, **params: Any) -> float:
@@ -382,16 +383,18 @@ def pspin_coefficients(cov: Covariance, d: float = 1.0, pmax: int = 9) -> np.nda
     r"""Taylor coefficients :math:`c_p(d)` of :math:`q \mapsto G(q; d)` at q = 0, p = 0..pmax (note §2.3).
 
     By Schoenberg's theorem they are the mixed p-spin weights of H on the sphere of radius² d
-    (:math:`\xi(t) = \sum_p c_p\,t^p` in :math:`t = q/d` after rescaling :math:`c_p \to c_p d^p`).
-    Computed by nested forward-mode autodiff at q = 0.
+    (:math:`\xi(t) = \sum_p c_p d^p\,t^p` in :math:`t = q/d`). Computed from a degree-40 Chebyshev
+    interpolant of G on :math:`|q| \le d/2`: G is analytic in :math:`|q| < d` (its only singularities,
+    e.g. ReLU's, sit at :math:`q = \pm d`), so the interpolant converges like :math:`(2+\sqrt3)^{-40}`.
     """
     pmax = check_positive_int("pmax", pmax, minimum=0)
-    out = [float(cov.derivative(0.0, d, n)) / math.factorial(n) for n in range(min(pmax, 4) + 1)]
-    f = cov._G
-    for _ in range(4):
-        f = _grad0(f)
-    for n in range(5, pmax + 1):
-        f = _grad0(f)
-        out.append(float(jax.jit(f)(jnp.asarray(0.0), jnp.asarray(float(d)))) / math.factorial(n))
-    return np.asarray(out)
-
+    if pmax > 20:
+        raise NNFTInputError("pmax", f"at most 20 coefficients are resolved, got {pmax}")
+    d = float(d)
+    a = 0.5 * d
+    nodes = np.cos(np.pi * (np.arange(41) + 0.5) / 41)
+    vals = cov.xi(a * nodes, d)
+    cheb = np.polynomial.chebyshev.Chebyshev.fit(nodes, vals, 40, domain=[-1, 1])
+    coef = cheb.convert(kind=np.polynomial.Polynomial).coef
+    coef = np.pad(coef, (0, max(0, pmax + 1 - coef.size)))[: pmax + 1]
+    return coef / a ** np.arange(pmax + 1)

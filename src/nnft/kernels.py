@@ -23,7 +23,7 @@ as the 1/N theory (RYH ch. 4) and the replica solver need.
 Evaluation of the M×M map: closed-form activations are evaluated entrywise. Other activations use the
 Hermite (dual-activation) expansion :math:`\mathbb E[\phi(u)\phi(v)] = \sum_k h_k(q_1) h_k(q_2) c^k`,
 :math:`h_k(q) = \mathbb E[\phi(\sqrt q z)\,\mathrm{He}_k(z)]/\sqrt{k!}`, truncated after
-``HERMITE_TERMS`` terms. The truncation error is bounded by
+``HERMITE_TERMS`` terms (fewer when the bound below is < 1e-13 earlier). The truncation error is bounded by
 :math:`|c|^{K}\sqrt{T(q_1)T(q_2)}` with :math:`T(q) = \mathbb E\phi^2 - \sum_{k<K} h_k^2` (Cauchy–Schwarz);
 for tanh it is < 1e-12 for q ≤ 1, ~1e-9 at q = 3 and ~1e-6 at q = 10 in the worst case c → 1, and the
 diagonal is always exact (1-D quadrature). :func:`hermite_truncation_bound` returns the bound.
@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -150,21 +150,44 @@ def hermite_truncation_bound(activation: str | Activation, q: Array, *, terms: i
 
 
 # ---------------------------------------------------------------------------- M×M maps
-def _two_point_matrix(act: Activation, K: Array) -> Array:
+def _is_concrete(x) -> bool:
+    """True for a concrete array, False under a JAX trace (jit/grad/vmap)."""
+    try:
+        np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return False
+    return True
+
+
+def _terms_needed(act: Activation, d: Array, tol: float = 1e-13) -> int:
+    """Smallest multiple of 32 Hermite terms whose truncation bound (at |c| = 1) is below ``tol``.
+
+    Only for concrete diagonals; under a JAX trace all ``HERMITE_TERMS`` are used.
+    """
+    dmax = jnp.max(d)
+    h = hermite_coefficients(act, dmax[None])[0]
+    tail = act.second_moment(dmax) - jnp.cumsum(h**2)
+    ok = np.flatnonzero(np.asarray(tail) <= tol)
+    k = int(ok[0]) + 1 if ok.size else HERMITE_TERMS
+    return min(HERMITE_TERMS, 32 * -(-k // 32))
+
+
+@partial(jax.jit, static_argnums=(0, 2))
+def _two_point_matrix(act: Activation, K: Array, terms: int = HERMITE_TERMS) -> Array:
     r"""The matrix :math:`\mathbb E_K[\phi(z_a)\phi(z_b)]` for z ~ N(0, K)."""
     d = jnp.diagonal(K)
     if act.has_closed_two_point:
         out = act.two_point(d[:, None], K, d[None, :])
         return out.at[jnp.diag_indices(K.shape[0])].set(act.second_moment(d))
-    h = hermite_coefficients(act, d)  # (M, terms)
+    h = hermite_coefficients(act, d, terms=terms)  # (M, terms)
     s = jnp.sqrt(jnp.outer(d, d))
     c = jnp.clip(K / jnp.where(s > 0, s, 1.0), -1.0, 1.0)
 
-    def body(k, acc_pow):
-        acc, cp = acc_pow
-        return acc + jnp.outer(h[:, k], h[:, k]) * cp, cp * c
+    def horner(k, acc):  # sum_k h_k h_k^T c^k, highest power first
+        j = terms - 1 - k
+        return acc * c + jnp.outer(h[:, j], h[:, j])
 
-    acc, _ = jax.lax.fori_loop(0, h.shape[-1], body, (jnp.zeros_like(K), jnp.ones_like(K)))
+    acc = jax.lax.fori_loop(0, terms, horner, jnp.zeros_like(K))
     return acc.at[jnp.diag_indices(K.shape[0])].set(act.second_moment(d))
 
 
@@ -172,7 +195,10 @@ def covariance_map(activation: str | Activation, sw2: float, sb2: float, K: Arra
     r"""One layer of the NNGP recursion on an M×M kernel: :math:`K' = \sigma_w^2\mathbb E_K[\phi\phi^T] + \sigma_b^2`."""
     act = get_activation(activation)
     K = jnp.asarray(K, dtype=float)
-    return sw2 * _two_point_matrix(act, K) + sb2
+    terms = HERMITE_TERMS
+    if not act.has_closed_two_point and _is_concrete(K):
+        terms = _terms_needed(act, jnp.diagonal(K))
+    return sw2 * _two_point_matrix(act, K, terms) + sb2
 
 
 def input_kernel(X: Array, sw2: float = 1.0, sb2: float = 0.0) -> Array:

@@ -128,7 +128,7 @@ def _simulate_weight_space(
     width: int,
     depth: int,
     n_nets: int,
-    n_pairs: int = 4,
+    n_pairs: int = 8,
     input_overlap: float = 0.5,
     batch: int = 8,
     dtype=jnp.float32,
