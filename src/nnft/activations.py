@@ -211,11 +211,26 @@ def piecewise_linear(neg_slope: float, pos_slope: float, *, name: str | None = N
     def moment(q: Array, n: int) -> Array:
         return q ** (n / 2) * _abs_moment(n) * (b**n + (-1) ** n * a**n) / 2
 
+    @jax.custom_jvp
     def two_point(q1: Array, q12: Array, q2: Array) -> Array:
         s, th = _arccos_parts(q1, q12, q2)
         # a² q12 + a d q12 (cross terms: E[u relu(v)] = q12/2, twice) + d² J1
         j1 = s * (jnp.sin(th) + (jnp.pi - th) * jnp.cos(th)) / (2 * jnp.pi)
         return a * a * q12 + a * d * q12 + d * d * j1
+
+    @two_point.defjvp
+    def _two_point_jvp(primals, tangents):
+        # analytic partials, finite also at |c| = 1 where autodiff through arccos gives inf·0:
+        # ∂/∂q12 = a² + a d + d²(π − θ)/(2π) (Price), ∂/∂q1 = d² √(q2/q1) sin θ/(4π) (= ½E[φ''(u)φ(v)])
+        q1, q12, q2 = primals
+        t1, t12, t2 = tangents
+        _, th = _arccos_parts(q1, q12, q2)
+        sq1 = jnp.where(q1 > 0, q1, 1.0)
+        sq2 = jnp.where(q2 > 0, q2, 1.0)
+        d1 = jnp.where(q1 > 0, d * d * jnp.sqrt(q2 / sq1) * jnp.sin(th) / (4 * jnp.pi), 0.0)
+        d2 = jnp.where(q2 > 0, d * d * jnp.sqrt(q1 / sq2) * jnp.sin(th) / (4 * jnp.pi), 0.0)
+        d12 = a * a + a * d + d * d * (jnp.pi - th) / (2 * jnp.pi)
+        return two_point(q1, q12, q2), d1 * t1 + d12 * t12 + d2 * t2
 
     def dtwo_point(q1: Array, q12: Array, q2: Array) -> Array:
         _, th = _arccos_parts(q1, q12, q2)

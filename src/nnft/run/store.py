@@ -395,7 +395,7 @@ def _coord_fits(ds: Any, name: str, value: Any) -> bool:
     """Coordinates are attached only for dimensions that the dataset has."""
     if isinstance(value, tuple):
         dims = value[0] if isinstance(value[0], (tuple, list)) else (value[0],)
-        return all(d in ds.dims for d in dims)
+        return any(d in ds.dims for d in dims)
     return name in ds.dims
 
 
@@ -578,6 +578,7 @@ def stats_to_dataset(stats: Mapping[str, Statistic], dims: Mapping[str, Sequence
     import xarray as xr
 
     data: dict[str, Any] = {}
+    coords: dict[str, Any] = {"batch": np.arange(n_batches)}
     meta: dict[str, Any] = {}
     for name, st in stats.items():
         fd = tuple(dims[name])
@@ -585,6 +586,7 @@ def stats_to_dataset(stats: Mapping[str, Statistic], dims: Mapping[str, Sequence
         total = st.reduce(0)
         if isinstance(st, Moments):
             kdim = f"{name}_k"
+            coords[kdim] = np.arange(2, st.order + 1)
             data[f"{name}__count"] = (("batch", *fd), st.count)
             data[f"{name}__mean"] = (("batch", *fd), st.mean)
             data[f"{name}__central"] = ((kdim, "batch", *fd), st.central)
@@ -604,6 +606,7 @@ def stats_to_dataset(stats: Mapping[str, Statistic], dims: Mapping[str, Sequence
                 edim = f"{name}_g{n}_entry"
                 sdim = f"{name}_g{n}_slot"
                 kdim = f"{name}_g{n}_k"
+                coords[kdim] = np.arange(2, m.order + 1)
                 data[f"{name}__g{n}_count"] = (("batch", *fd, edim), m.count)
                 data[f"{name}__g{n}_mean"] = (("batch", *fd, edim), m.mean)
                 data[f"{name}__g{n}_central"] = ((kdim, "batch", *fd, edim), m.central)
@@ -623,7 +626,7 @@ def stats_to_dataset(stats: Mapping[str, Statistic], dims: Mapping[str, Sequence
             data[f"{name}_cov"] = ((*fd[:-1], vd, vd2), total.covariance())
         else:  # pragma: no cover
             raise NNFTInputError("stats", f"unsupported statistic type {type(st).__name__}")
-    ds = xr.Dataset(data, coords={"batch": np.arange(n_batches)})
+    ds = xr.Dataset(data, coords=coords)
     ds.attrs["nnft_stats"] = _canonical(meta)
     return ds
 
