@@ -61,7 +61,7 @@ def check_finite_array(name: str, value: Any, *, ndim: int | None = None) -> np.
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise NNFTInputError(name, f"contains a non-finite value ({arr[idx]!r}) at index {idx}")
+        raise NNFTInputError(name, f"contains a non-finite value ({float(arr[idx])!r}) at index {idx}")
     return arr
 
 
@@ -72,5 +72,5 @@ def check_grid(name: str, values: Sequence[float] | np.ndarray, *, variance: boo
         raise NNFTInputError(name, "grid has no points; give at least one value")
     arr = check_finite_array(name, arr, ndim=1)
     if variance and (arr < 0).any():
-        raise NNFTInputError(name, f"variances must be >= 0, got minimum {arr.min()!r}")
+        raise NNFTInputError(name, f"variances must be >= 0, got minimum {float(arr.min())!r}")
     return arr

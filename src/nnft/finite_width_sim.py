@@ -73,6 +73,8 @@ class KernelEnsemble:
     :math:`\hat K^{(l)} = \frac1n\sum_i z^l_i z^{l\,T}_i` (valid for recurrent networks too).
     Arrays: ``*_mean`` (B, L, P) batch means, ``*_m2`` (B, L, P, P) batch centred scatter matrices,
     ``counts`` (B,); P = M(M+1)/2 entries in :func:`triangle_pairs` order; layer index 0 is layer 1.
+    ``samples`` (only with ``keep_samples=True``): {"Ghat", "Khat"} → per-network arrays (n_networks, L, P),
+    e.g. for correlations across layers.
     """
 
     width: int
@@ -83,6 +85,7 @@ class KernelEnsemble:
     Khat_mean: np.ndarray
     Khat_m2: np.ndarray
     recurrent: bool = False
+    samples: dict | None = None
 
     @property
     def n_networks(self) -> int:
@@ -264,6 +267,7 @@ def kernel_ensemble(
     method: str = "conditional",
     recurrent: bool = False,
     dtype=jnp.float32,
+    keep_samples: bool = False,
 ) -> KernelEnsemble:
     r"""Simulate ``n_networks`` independent networks on inputs X (M, d_in) and collect kernel moments.
 
@@ -271,6 +275,7 @@ def kernel_ensemble(
     ``method="weights"`` draws explicit weights (feed-forward, or recurrent with ``recurrent=True``).
     Randomness: chunk i uses ``fold_in(key(seed), i)``; results do not depend on the machine, but do
     on ``chunk`` (chunks are the batches of the jackknife). Layers 1..depth are recorded.
+    ``keep_samples=True`` also returns every network's (Ĝ, K̂) trajectory (memory n_networks·depth·P·16 bytes).
     """
     act, sw2, sb2, width, n_networks, chunk = _validate(activation, sw2, sb2, width, n_networks, chunk)
     depth = check_positive_int("depth", depth)
@@ -284,6 +289,7 @@ def kernel_ensemble(
         raise NNFTInputError("chunk", f"need at least 2 chunks for error bars; got n_networks={n_networks}, chunk={chunk}")
     root = jax.random.key(seed)
     counts, Gm, G2, Km, K2 = [], [], [], [], []
+    keep: dict[str, list] = {"Ghat": [], "Khat": []}
     for c in range(n_chunks):
         b = min(chunk, n_networks - c * chunk)
         Gs, Ks = _kernel_chunk(
@@ -292,12 +298,16 @@ def kernel_ensemble(
         )
         g_mu, g_m2 = _batch_moments(Gs)
         k_mu, k_m2 = _batch_moments(Ks)
+        if keep_samples:
+            keep["Ghat"].append(np.asarray(Gs, dtype=np.float64).transpose(1, 0, 2))
+            keep["Khat"].append(np.asarray(Ks, dtype=np.float64).transpose(1, 0, 2))
         counts.append(b)
         Gm.append(g_mu), G2.append(g_m2), Km.append(k_mu), K2.append(k_m2)
     return KernelEnsemble(
         width=width, n_inputs=X.shape[0], counts=np.asarray(counts, dtype=float),
         Ghat_mean=np.stack(Gm), Ghat_m2=np.stack(G2), Khat_mean=np.stack(Km), Khat_m2=np.stack(K2),
         recurrent=recurrent,
+        samples={k: np.concatenate(v) for k, v in keep.items()} if keep_samples else None,
     )
 
 

@@ -98,10 +98,16 @@ class Covariance:
         """G(q; d) (JAX-traceable, scalar q and d)."""
         return self._G(q, d)
 
+    def _Gq(self, q: Array, d: Array) -> Array:
+        """∂_q G (override with a Price-theorem form where autodiff of G is singular, e.g. ReLU at q = d)."""
+        return _grad0(self._G)(q, d)
+
     def jax_dG(self, q: Array, d: Array, n: int = 1) -> Array:
-        r""":math:`\partial_q^n G(q; d)` by nested forward-mode autodiff (scalar q, d)."""
-        f = self._G
-        for _ in range(n):
+        r""":math:`\partial_q^n G(q; d)`: n = 0 is G, n ≥ 1 is forward-mode autodiff of ``_Gq`` (scalar q, d)."""
+        if n == 0:
+            return self._G(q, d)
+        f = self._Gq
+        for _ in range(n - 1):
             f = _grad0(f)
         return f(q, d)
 
@@ -132,6 +138,11 @@ class Covariance:
             raise NNFTInputError("n", f"derivative order must be an integer in 0..4, got {n!r}")
         return self._vec(int(n))(*_qd(q, d))
 
+    def xi_and_q(self, q: Any, d: Any = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        r"""(:math:`G(q; d)`, :math:`\partial_q G(q; d)`) in one call (the replica solver's inner loop)."""
+        out = self._vec("01")(*_qd(q, d))
+        return out[..., 0], out[..., 1]
+
     def xi_d(self, q: Any, d: Any = 1.0) -> np.ndarray:
         r""":math:`\partial_d G(q; d)` at fixed q (the d-equation of convention A, note §3.2)."""
         return self._vec("d")(*_qd(q, d))
@@ -156,9 +167,11 @@ class Covariance:
                 f = lambda q, d: jax.grad(self._D)(d)  # noqa: E731
             elif which == "d":
                 f = lambda q, d: jax.grad(self._G, argnums=1)(q, d)  # noqa: E731
+            elif which == "01":
+                f = lambda q, d: jnp.stack([self._G(q, d), self._Gq(q, d)])  # noqa: E731
             else:
                 f = lambda q, d, n=which: self.jax_dG(q, d, n)  # noqa: E731
-            g = jax.jit(jnp.vectorize(f))
+            g = jax.jit(jnp.vectorize(f, signature="(),()->(n)") if which == "01" else jnp.vectorize(f))
             cache[which] = lambda q, d, g=g: np.asarray(g(jnp.asarray(q, float), jnp.asarray(d, float)))
         return cache[which]
 
@@ -243,6 +256,18 @@ class NetworkCovariance(Covariance):
             c = w * _equal_diag_two_point(act, c, v) + b
         return c
 
+    def _Gq(self, q: Array, d: Array) -> Array:
+        r"""Chain rule with Price's theorem (note §2.1): :math:`g^{(1)} = C_W`,
+        :math:`g^{(\ell+1)} = C_W\,\mathbb E[\sigma'(u)\sigma'(w)]\,g^{(\ell)}`. Finite at q = d for ReLU."""
+        q = jnp.asarray(q, float)
+        diags = self._diagonals(jnp.asarray(d, float))
+        c = self.sw2[0] * q + self.sb2[0]
+        g = self.sw2[0] * jnp.ones_like(q)
+        for act, v, w, b in zip(self.activations, diags[:-1], self.sw2[1:], self.sb2[1:]):
+            g = g * w * _equal_diag_derivative_two_point(act, c, v)
+            c = w * _equal_diag_two_point(act, c, v) + b
+        return g
+
 
 def _equal_diag_two_point(act: Activation, c: Array, v: Array) -> Array:
     r""":math:`F_\sigma(c; v, v) = \mathbb E[\sigma(u)\sigma(w)]`, (u, w) ~ N(0, [[v, c], [c, v]]).
@@ -257,6 +282,20 @@ def _equal_diag_two_point(act: Activation, c: Array, v: Array) -> Array:
     # powers rho^k by a cumulative product: differentiable to any order at rho = 0 (unlike rho**k)
     pw = jnp.cumprod(jnp.broadcast_to(rho, rho.shape[:-1] + (h.shape[-1] - 1,)), axis=-1)
     return h[..., 0] ** 2 + jnp.sum(h[..., 1:] ** 2 * pw, axis=-1)
+
+
+def _equal_diag_derivative_two_point(act: Activation, c: Array, v: Array) -> Array:
+    r""":math:`\partial_c F_\sigma(c; v, v) = \mathbb E[\sigma'(u)\sigma'(w)]` (Price's theorem)."""
+    if act.has_closed_two_point and act.closed_derivative_two_point is not None:
+        return act.derivative_two_point(v, c, v)
+    if act.has_closed_two_point:
+        return jax.jvp(lambda cc: act.two_point(v, cc, v), (c,), (jnp.ones_like(c),))[1]
+    h = hermite_coefficients(act, v)
+    rho = (c / v)[..., None]
+    kk = jnp.arange(1, h.shape[-1], dtype=float)
+    a = kk * h[..., 1:] ** 2  # d/drho sum h_k^2 rho^k = sum k h_k^2 rho^(k-1)
+    pw = jnp.cumprod(jnp.broadcast_to(rho, rho.shape[:-1] + (h.shape[-1] - 2,)), axis=-1)
+    return (a[..., 0] + jnp.sum(a[..., 1:] * pw, axis=-1)) / v
 
 
 def norm_preserving_sw2(activation: str | Activation, **params: Any) -> float:

@@ -324,7 +324,7 @@ class PhaseDiagram:
         lam = np.ma.masked_invalid(self.lyapunov)
         vmax = float(np.nanmax(np.abs(self.lyapunov))) if np.isfinite(self.lyapunov).any() else 1.0
         im = ax.pcolormesh(self.sw2, self.sb2, lam, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
-        fig.colorbar(im, ax=ax, label=r"Lyapunov exponent $\frac12\ln\chi_1$")
+        fig.colorbar(im, ax=ax, label=r"Lyapunov exponent $\frac{1}{2}\ln\chi_1$")
         ok = np.isfinite(self.critical_sw2)
         ax.plot(self.critical_sw2[ok], self.sb2[ok], "k-", lw=2, label=r"critical line $\chi_1=1$")
         ax.set_xlabel(r"$\sigma_w^2$")

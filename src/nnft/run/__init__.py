@@ -25,7 +25,7 @@ from .executor import (
     run,
     sample_run,
 )
-from .store import ChunkData, RunStore, identity_hash, load_statistics, open_result, plan_chunks
+from .store import ChunkData, OrderedReducer, RunStore, identity_hash, load_statistics, open_result, plan_chunks
 
 __all__ = [
     "Chunk",
@@ -33,6 +33,7 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "FunctionTask",
+    "OrderedReducer",
     "RunStore",
     "RunSummary",
     "RunTask",

@@ -11,6 +11,8 @@ from ..errors import NNFTInputError
 
 __all__ = ["register", "parse_orders"]
 
+EXIT_BAD_INPUT = 2
+
 
 def parse_orders(text: str | None) -> tuple[int, ...]:
     """``"2,4,6"`` → ``(2, 4, 6)``; empty/None → ``()``."""
@@ -52,31 +54,50 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
     ) -> None:
         """Sample a random-network ensemble into a resumable zarr store; result in OUT/result."""
-        from .executor import sample_run
+        try:
+            _sample(config, out, executor, scheduler, chunk_size, n_batches, npoint, stats_only, max_chunks, quiet)
+        except NNFTInputError as e:  # bad input: one line on stderr, exit code 2 (as the main CLI does)
+            typer.echo("error: " + " ".join(str(e).split()), err=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
 
-        if executor not in ("serial", "dask"):
-            raise NNFTInputError("executor", f"unknown executor {executor!r}; allowed: serial, dask")
-        summary = sample_run(
-            config,
-            out,
-            chunk_size=chunk_size,
-            n_batches=n_batches,
-            executor=executor,
-            scheduler=scheduler,
-            keep_records=not stats_only,
-            npoint_orders=parse_orders(npoint),
-            quiet=quiet,
-            max_chunks=max_chunks,
-        )
-        if not quiet:
-            if summary.complete:
-                what = "already complete" if summary.computed == 0 and summary.reused == summary.n_chunks else "done"
-                typer.echo(
-                    f"{what}: {summary.n_networks} networks in {summary.n_chunks} chunks "
-                    f"({summary.computed} computed, {summary.reused} reused) -> {summary.result}"
-                )
-            else:
-                typer.echo(
-                    f"stopped after {summary.computed} chunks ({summary.n_chunks} of the run done); "
-                    f"rerun the same command to continue"
-                )
+
+def _sample(
+    config: Path,
+    out: Path,
+    executor: str,
+    scheduler: str | None,
+    chunk_size: int | None,
+    n_batches: int | None,
+    npoint: str | None,
+    stats_only: bool,
+    max_chunks: int | None,
+    quiet: bool,
+) -> None:
+    from .executor import sample_run
+
+    if executor not in ("serial", "dask"):
+        raise NNFTInputError("executor", f"unknown executor {executor!r}; allowed: serial, dask")
+    summary = sample_run(
+        config,
+        out,
+        chunk_size=chunk_size,
+        n_batches=n_batches,
+        executor=executor,
+        scheduler=scheduler,
+        keep_records=not stats_only,
+        npoint_orders=parse_orders(npoint),
+        quiet=quiet,
+        max_chunks=max_chunks,
+    )
+    if not quiet:
+        if summary.complete:
+            what = "already complete" if summary.computed == 0 and summary.reused == summary.n_chunks else "done"
+            typer.echo(
+                f"{what}: {summary.n_networks} networks in {summary.n_chunks} chunks "
+                f"({summary.computed} computed, {summary.reused} reused) -> {summary.result}"
+            )
+        else:
+            typer.echo(
+                f"stopped after {summary.computed} chunks ({summary.n_chunks} of the run done); "
+                f"rerun the same command to continue"
+            )

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..errors import NNFTInputError, check_positive_int
 from ..stats.streaming import Moments, NPointMoments, Statistic
-from .store import ChunkData, RunStore, plan_chunks
+from .store import ChunkData, OrderedReducer, RunStore, plan_chunks
 
 __all__ = [
     "Chunk",
@@ -226,7 +226,7 @@ def _parse_spec(toml_text: str) -> Any:
 
 @dataclass(frozen=True)
 class SamplerTask:
-    """One ``nnft sample`` run: a :class:`~nnft.spec.RunSpec` (kept as TOML text, so the task pickles
+    r"""One ``nnft sample`` run: a :class:`~nnft.spec.RunSpec` (kept as TOML text, so the task pickles
     small) sampled with :func:`nnft.sampling.sample_chunk` and reduced to statistics.
 
     Per chunk: the records asked for by ``ensemble.record`` (kept per network unless
@@ -367,6 +367,7 @@ def sample_run(
         client=client,
         quiet=quiet,
         max_chunks=max_chunks,
+        description="nnft sample",
     )
 
 
@@ -451,7 +452,7 @@ class DaskExecutor:
         [task_future] = client.scatter([task], broadcast=True, hash=False)
         todo = iter(chunks)
         running: dict[Any, Chunk] = {}
-        ac = as_completed()
+        ac = as_completed(loop=client.loop)
 
         def submit_next() -> bool:
             c = next(todo, None)
@@ -572,6 +573,7 @@ def run(
     quiet: bool = False,
     max_chunks: int | None = None,
     attrs: Mapping[str, Any] | None = None,
+    description: str = "nnft run",
 ) -> RunSummary:
     """Run (or resume) ``task`` over ``n_networks`` networks in chunks, into the store at ``out``.
 
@@ -593,13 +595,16 @@ def run(
             ranges = ranges[:max_chunks]
         chunks = [Chunk(i, a, z, n, b) for i, (a, z) in enumerate(ranges)]
         total = len(done) + len(plan_chunks(n, c, done))
-        cache: dict[tuple[int, int], dict[str, Statistic]] = {}
+        full = ranges if max_chunks is None else []
+        reducer = OrderedReducer(sorted(done + full), lambda r: store.load_chunk(*r, records=False).stats)
+        reducer.expect(full)
         computed = 0
         try:
-            with _progress(total, len(done), quiet=quiet, description="nnft sample") as advance:
+            with _progress(total, len(done), quiet=quiet, description=description) as advance:
                 for chunk, data in ex.imap(task, chunks):
                     store.commit(chunk.start, chunk.stop, data)
-                    cache[(chunk.start, chunk.stop)] = data.stats
+                    if max_chunks is None:
+                        reducer.add((chunk.start, chunk.stop), data.stats)
                     computed += 1
                     advance()
         finally:
@@ -607,7 +612,8 @@ def run(
         if plan_chunks(n, c, store.done_ranges()):
             return RunSummary(store.path, None, n, len(store.done_ranges()), computed, len(done), False, time.perf_counter() - t0)
         run_attrs = {**task.attrs(), **dict(attrs or {}), "chunk_size": c, "executor": ex.name}
-        result = store.finalize(attrs=run_attrs, coords=task.coords(), cache=cache)
+        stats = reducer.finish() if max_chunks is None else None
+        result = store.finalize(attrs=run_attrs, coords=task.coords(), stats=stats)
         return RunSummary(
             store.path, result, n, len(store.done_ranges()), computed, len(done), True, time.perf_counter() - t0
         )

@@ -43,7 +43,7 @@ import os
 import shutil
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NNFTInputError
-from ..stats.streaming import CoMoments, Moments, NPointMoments, Statistic, merge_all, statistic_from_state
+from ..stats.streaming import CoMoments, Moments, NPointMoments, Statistic, statistic_from_state
 
 try:  # POSIX advisory locks; absent on Windows (no locking there)
     import fcntl as _fcntl
@@ -61,6 +61,7 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "STORE_FORMAT",
     "ChunkData",
+    "OrderedReducer",
     "RunStore",
     "identity_hash",
     "load_statistics",
@@ -74,6 +75,7 @@ _RESULT = "result"
 _CHUNKS = "chunks"
 _TMP = ".tmp"
 _LOCK = ".lock"
+_PROBE = ".nnft-write-probe-"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,7 +198,9 @@ class RunStore:
             ihash = identity_hash(identity)
             manifest = _read_manifest(p)
             if manifest is None:
-                foreign = sorted(x.name for x in p.iterdir() if x.name not in (_TMP, _LOCK))
+                foreign = sorted(
+                    x.name for x in p.iterdir() if x.name not in (_TMP, _LOCK) and not x.name.startswith(_PROBE)
+                )
                 if foreign:
                     raise NNFTInputError(
                         "out",
@@ -213,11 +217,12 @@ class RunStore:
                     "versions": _versions(),
                     **dict(extra or {}),
                 }
-                (p / _CHUNKS).mkdir(exist_ok=True)
-                _atomic_write_text(p / _CHUNKS / "zarr.json", _group_json())
                 _atomic_write_text(p / "zarr.json", _group_json({_MANIFEST_KEY: manifest}))
             else:
                 _check_identity(p, manifest, identity, ihash)
+            (p / _CHUNKS).mkdir(exist_ok=True)  # (again) after the manifest: a kill in between is harmless
+            if not (p / _CHUNKS / "zarr.json").exists():
+                _atomic_write_text(p / _CHUNKS / "zarr.json", _group_json())
             store = cls(p, manifest, lock_fd)
             store._clean_tmp()
             return store
@@ -304,20 +309,12 @@ class RunStore:
         return _read_chunk(self.path / _CHUNKS / self._chunk_name(start, stop), records=records)
 
     # -- finishing ---------------------------------------------------------------------------
-    def reduce_stats(self, cache: Mapping[tuple[int, int], dict[str, Statistic]] | None = None) -> dict[str, Statistic]:
+    def reduce_stats(self) -> dict[str, Statistic]:
         """Merge the statistics of all finished chunks in order of their start index."""
         ranges = self.done_ranges()
         self._check_coverage(ranges)
-        acc: dict[str, Statistic] = {}
-        for r in ranges:
-            stats = cache[r] if cache is not None and r in cache else self.load_chunk(*r, records=False).stats
-            if not acc:
-                acc = dict(stats)
-            else:
-                if set(stats) != set(acc):
-                    raise NNFTInputError("store", f"chunk {r} has statistics {sorted(stats)}, expected {sorted(acc)}")
-                acc = {k: acc[k].merge(stats[k]) for k in acc}  # type: ignore[arg-type]
-        return acc
+        red = OrderedReducer(ranges, lambda r: self.load_chunk(*r, records=False).stats)
+        return red.finish()
 
     def _check_coverage(self, ranges: Sequence[tuple[int, int]]) -> None:
         pos = 0
@@ -334,14 +331,20 @@ class RunStore:
         *,
         attrs: Mapping[str, Any],
         coords: Mapping[str, Any] | None = None,
-        cache: Mapping[tuple[int, int], dict[str, Statistic]] | None = None,
+        stats: dict[str, Statistic] | None = None,
     ) -> Path:
-        """Write the result Dataset (merged statistics + concatenated records) and return its path."""
+        """Write the result Dataset (merged statistics + concatenated records) and return its path.
+
+        ``stats``: the merged statistics if the caller already has them (from an
+        :class:`OrderedReducer` fed during the run), else they are merged from the store.
+        """
         import xarray as xr
         import zarr
 
         ranges = self.done_ranges()
-        stats = self.reduce_stats(cache)
+        self._check_coverage(ranges)
+        if stats is None:
+            stats = self.reduce_stats()
         first = self.load_chunk(*ranges[0], records=True)
         dims = dict(first.dims)
         for name, st in stats.items():
@@ -391,6 +394,60 @@ class RunStore:
         return final
 
 
+class OrderedReducer:
+    """Merge chunk statistics in a fixed order (by start index) while chunks arrive in any order.
+
+    ``ranges`` is the full, sorted list of chunk ranges. Results of chunks computed now are given to
+    :meth:`add`; ranges not added (finished in an earlier invocation) are read with ``load`` when
+    the merge reaches them. Only chunks that arrived ahead of the merge point are held in memory
+    (at most the executor's in-flight window), so memory does not grow with the number of chunks,
+    and the merge order — hence every bit of the result — is the same as a serial run's.
+    """
+
+    def __init__(self, ranges: Sequence[tuple[int, int]], load: Any):
+        self.ranges = sorted(ranges)
+        self.load = load
+        self.pending: dict[tuple[int, int], dict[str, Statistic]] = {}
+        self.expected: set[tuple[int, int]] = set()
+        self.pos = 0
+        self.acc: dict[str, Statistic] | None = None
+
+    def expect(self, ranges: Sequence[tuple[int, int]]) -> None:
+        """Ranges that will arrive through :meth:`add` (the merge waits for them)."""
+        self.expected.update(ranges)
+
+    def add(self, r: tuple[int, int], stats: dict[str, Statistic]) -> None:
+        self.pending[r] = stats
+        self._advance()
+
+    def _advance(self) -> None:
+        while self.pos < len(self.ranges):
+            r = self.ranges[self.pos]
+            if r in self.pending:
+                stats = self.pending.pop(r)
+            elif r in self.expected:
+                return  # wait for it
+            else:
+                stats = self.load(r)
+            self._merge(r, stats)
+            self.pos += 1
+
+    def _merge(self, r: tuple[int, int], stats: dict[str, Statistic]) -> None:
+        if self.acc is None:
+            self.acc = dict(stats)
+            return
+        if set(stats) != set(self.acc):
+            raise NNFTInputError("store", f"chunk {r} has statistics {sorted(stats)}, expected {sorted(self.acc)}")
+        self.acc = {k: self.acc[k].merge(stats[k]) for k in self.acc}  # type: ignore[arg-type]
+
+    def finish(self) -> dict[str, Statistic]:
+        self.expected.clear()
+        self._advance()
+        if self.acc is None:
+            raise NNFTInputError("store", "no finished chunks to merge")
+        return self.acc
+
+
 def _coord_fits(ds: Any, name: str, value: Any) -> bool:
     """Coordinates are attached only for dimensions that the dataset has."""
     if isinstance(value, tuple):
@@ -415,7 +472,7 @@ def _ensure_writable_dir(p: Path) -> None:
         raise NNFTInputError("out", f"{p} exists and is not a directory")
     try:
         p.mkdir(parents=True, exist_ok=True)
-        probe = p / f".nnft-write-probe-{uuid.uuid4().hex}"
+        probe = p / f"{_PROBE}{uuid.uuid4().hex}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as e:
@@ -664,9 +721,3 @@ def open_result(path: str | os.PathLike[str]) -> Any:
     if not (p / "zarr.json").exists():
         raise NNFTInputError("path", f"{path} holds no finished nnft result (no {p / 'zarr.json'})")
     return xr.open_zarr(str(p), consolidated=True)
-
-
-def iter_chunk_dirs(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Finished chunk directories of a run store, in order of start."""
-    d = Path(path) / _CHUNKS
-    yield from sorted((c for c in d.iterdir() if c.is_dir() and c.name.startswith("r")), key=lambda c: int(c.name[1:].split("-")[0]))

@@ -50,6 +50,7 @@ __all__ = [
     "stationary_theory",
     "StationaryTheory",
     "layer_records",
+    "block_size",
     "METHOD_NAMES",
     "RECORD_NAMES",
     "PER_LAYER",
@@ -58,6 +59,7 @@ __all__ = [
 _MAKERS = {"weights": weights_network_fn, "lattice": lattice_network_fn, "collective": collective_network_fn}
 _STEP_BUDGET = 1 << 26  # bytes of per-layer working memory (weight matrices) per batch
 _RECORD_BUDGET = 1 << 28  # bytes of records per batch
+_MAX_BLOCK = 64
 
 
 @functools.lru_cache(maxsize=64)
@@ -103,22 +105,25 @@ def _resolve_keys(key: Any, n_networks: int | None, start: int) -> jax.Array:
     return arr
 
 
-def _batch_size(plan: Plan, n: int) -> int:
+def block_size(plan: Plan) -> int:
+    """Networks per compiled call. Depends only on the plan (never on n_networks or the chunk), because
+    XLA's batched kernels may round differently for different batch shapes: with a fixed block, network j
+    gives bit-identical records whatever chunk or position it is sampled in."""
     item = plan.jdtype.itemsize
     widths = plan.widths
     fan = (plan.input_dim,) + widths[:-1]
     if plan.method == "weights":
-        step = max(w * f for w, f in zip(widths, fan)) * 3
+        step = max(w * (f + 1) for w, f in zip(widths, fan)) * 3
     elif plan.method == "lattice":
-        step = max(w * max(plan.m, min(f + 1, plan.m)) + f * plan.m for w, f in zip(widths, fan)) * 3
+        step = max(w * min(f + 1, plan.m) + (f + 1) * plan.m for w, f in zip(widths, fan)) * 3
     else:
         step = 4 * plan.m * plan.m
     per_layer = 0
     for r in plan.record:
         per_layer += {"gram": plan.m * plan.m, "z": widths[0] * plan.m, "output": 0}.get(r, plan.m)
     rec = per_layer * plan.depth + widths[-1] * plan.m
-    b = min(_STEP_BUDGET // max(step * item, 1), _RECORD_BUDGET // max(rec * item, 1))
-    return int(max(1, min(n, b)))
+    b = min(_STEP_BUDGET // max(step * item, 1), _RECORD_BUDGET // max(rec * item, 1), _MAX_BLOCK)
+    return int(max(1, b))
 
 
 def sample_chunk(
@@ -150,7 +155,10 @@ def sample_chunk(
     record: names from :data:`RECORD_NAMES`.
     dtype: sampler precision, ``"float32"`` (default) or ``"float64"``; records come back as float64
         (``k`` as int64).
-    batch_size: networks per compiled call (default: from a memory budget); does not change results.
+    batch_size: networks per compiled call. The default (:func:`block_size`: a memory budget, at most 64)
+        depends only on the network, method, records and dtype, so a network's records are bit-identical
+        whatever ``n_networks``, ``start`` or chunk it is sampled in; an explicit ``batch_size`` keeps that
+        guarantee among calls with the same ``batch_size`` (other values may differ in the last bit).
 
     Returns
     -------
@@ -190,10 +198,7 @@ def sample_chunk(
         qs = jnp.zeros((network.depth, m), dt)
     xj = jnp.zeros((m, network.input_dim), dt) if x is None else jnp.asarray(x, dt)
     fn = _compiled(plan)
-    if batch_size is None:
-        bs = _batch_size(plan, n)
-    else:
-        bs = min(check_positive_int("batch_size", batch_size), n)
+    bs = block_size(plan) if batch_size is None else check_positive_int("batch_size", batch_size)
     parts: list[dict[str, np.ndarray]] = []
     for lo in range(0, n, bs):
         hi = min(lo + bs, n)

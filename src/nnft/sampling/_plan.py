@@ -216,8 +216,12 @@ def propagate(plan: Plan, net_key: Array, x: Array, sw: Array, sb: Array, qs: Ar
             znew = layer_fn(phi.astype(z.dtype), fan_in, width, sw_l, sb_l, layer_key(net_key, l))
             return znew, layer_records(znew, rec)
 
-        ls = jnp.arange(start, stop, dtype=jnp.uint32)
-        z, r = jax.lax.scan(body, z, (ls, sw[start - 1 : stop - 1], sb[start - 1 : stop - 1], qs[start - 2 : stop - 2]))
+        xs = (jnp.arange(start, stop, dtype=jnp.uint32), sw[start - 1 : stop - 1], sb[start - 1 : stop - 1], qs[start - 2 : stop - 2])
+        if fan_in == width:
+            z, r = jax.lax.scan(body, z, xs)
+        else:  # a change of width: one layer (segments() never groups it with others), no scan
+            z, r = body(z, tuple(a[0] for a in xs))
+            r = {k: v[None] for k, v in r.items()}
         pieces.append(r)
     out = {k: jnp.concatenate([p[k] for p in pieces], axis=0) for k in pieces[0]}
     if "output" in plan.record:

@@ -110,10 +110,10 @@ def collective_network_fn(plan: Plan):
                 v = sw_l * (b2_l * rp2 + a2_l * rm2) / fan_l + sb_l
                 key = layer_key(net_key, l)
                 if split:
-                    k1, k2, k3 = jax.random.split(key, 3)
+                    k1, k2 = jax.random.split(key)
                     k = jax.random.binomial(k1, n_l, jnp.asarray(0.5, dt), dtype=dt)
-                    rp2n = v * jax.random.chisquare(k2, k, dtype=dt)
-                    rm2n = v * jax.random.chisquare(k3, n_l - k, dtype=dt)
+                    chi = jax.random.chisquare(k2, jnp.stack([k, n_l - k]), dtype=dt)  # independent given k
+                    rp2n, rm2n = v * chi[0], v * chi[1]
                 else:
                     k = jnp.zeros((), dt)
                     rp2n = v * jax.random.chisquare(key, n_l, dtype=dt)

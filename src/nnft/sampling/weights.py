@@ -27,10 +27,10 @@ __all__ = ["layer_weights", "network_weights", "weights_network_fn"]
 
 
 def layer_weights(key: Array, width: int, fan_in: int, sw2, sb2, dtype) -> tuple[Array, Array]:
-    """(W, b) of one layer: W (width, fan_in) ~ N(0, σw²/fan_in), b (width,) ~ N(0, σb²)."""
-    kw, kb = jax.random.split(key)
-    w = jnp.sqrt(sw2 / fan_in).astype(dtype) * jax.random.normal(kw, (width, fan_in), dtype)
-    b = jnp.sqrt(sb2).astype(dtype) * jax.random.normal(kb, (width,), dtype)
+    """(W, b) of one layer: W (width, fan_in) ~ N(0, σw²/fan_in), b (width,) ~ N(0, σb²), from one normal draw."""
+    g = jax.random.normal(key, (width, fan_in + 1), dtype)  # one draw: [W | b], standardised
+    w = jnp.sqrt(sw2 / fan_in).astype(dtype) * g[:, :fan_in]
+    b = jnp.sqrt(sb2).astype(dtype) * g[:, fan_in]
     return w, b
 
 

@@ -77,11 +77,13 @@ __all__ = [
     "multiset_position",
     "n_unique",
     "products",
+    "products_many",
     "statistic_from_state",
     "unique_from_full",
 ]
 
 _F64 = np.float64
+BLOCK_ELEMENTS = 1 << 20  # default size of one block of n-point products (float64 numbers)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -612,6 +614,40 @@ def multiset_multiplicity(n_inputs: int, n: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _split_positions(n_inputs: int, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each sorted (a+b)-tuple: positions of its first a and last b indices (both sorted)."""
+    idx = multiset_indices(n_inputs, a + b)
+    return multiset_position(n_inputs, idx[:, :a]), multiset_position(n_inputs, idx[:, a:])
+
+
+def products_many(f: Any, orders: Iterable[int]) -> dict[int, np.ndarray]:
+    """:func:`products` for several orders at once, sharing work: the product of a sorted tuple is the
+    product of its sorted prefix times that of its sorted suffix (two gathers per entry)."""
+    f = np.asarray(f, dtype=_F64)
+    M = f.shape[-1]
+    done: dict[int, np.ndarray] = {1: f}
+    wanted = _check_orders(orders)
+    for n in wanted:
+        stack = [n]  # iterative (a recursive closure would keep every block alive in a ref cycle)
+        while stack:
+            m = stack[-1]
+            if m in done:
+                stack.pop()
+                continue
+            a = max(k for k in done if k < m)
+            b = m - a
+            if b not in done:
+                stack.append(b)
+                continue
+            ia, ib = _split_positions(M, a, b)
+            out = np.take(done[a], ia, axis=-1)
+            out *= np.take(done[b], ib, axis=-1)
+            done[m] = out
+            stack.pop()
+    return {n: done[n] if n > 1 else f.copy() for n in wanted}
+
+
 def products(f: Any, n: int, *, n_inputs: int | None = None) -> np.ndarray:
     """Products :math:`f_{i_1}\\cdots f_{i_n}` over the unique entries: ``(..., M)`` → ``(..., U)``.
 
@@ -671,12 +707,13 @@ class NPointMoments:
         axis: int = 0,
         groups: Any = None,
         n_groups: int | None = None,
-        block: int = 4096,
+        block: int | None = None,
     ) -> NPointMoments:
         """Accumulate the samples ``f`` (network axis ``axis``, inputs on the last axis).
 
         ``f`` has shape ``(networks, *features, M)`` after moving ``axis`` first. Networks are
-        processed ``block`` at a time, so memory stays at ``block × features × C(M+n-1, n)``.
+        processed ``block`` at a time, so memory stays at ``block × features × C(M+n-1, n)``
+        float64 numbers (default: about 2^20 of them, 8 MB, per product array).
         """
         orders = _check_orders(orders)
         f = np.asarray(f)
@@ -688,15 +725,17 @@ class NPointMoments:
         nnet, M = f.shape[0], f.shape[-1]
         if groups is not None:
             g, n_groups = _check_groups(groups, nnet, n_groups)
+        if block is None:
+            per_net = max(1, math.prod(f.shape[1:-1])) * n_unique(M, max(orders))
+            block = max(64, BLOCK_ELEMENTS // per_net)
         block = max(1, int(block))
         out: NPointMoments | None = None
         starts = range(0, nnet, block) if nnet else [0]
         for b0 in starts:
             fb = f[b0 : b0 + block]
             kw = {} if groups is None else {"groups": g[b0 : b0 + block], "n_groups": n_groups}
-            part = cls(
-                M, {n: Moments.from_samples(products(fb, n), order=2, **kw) for n in orders}
-            )
+            prods = products_many(fb, orders)
+            part = cls(M, {n: Moments.from_samples(prods[n], order=2, **kw) for n in orders})
             out = part if out is None else out.merge(part)
         assert out is not None
         return out
