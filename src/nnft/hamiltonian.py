@@ -48,6 +48,7 @@ Everything is vectorised over overlaps q (any shape; d a scalar or broadcastable
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ class Covariance:
             else:
                 f = lambda q, d, n=which: self.jax_dG(q, d, n)  # noqa: E731
             g = jax.jit(jnp.vectorize(f, signature="(),()->(n)") if which == "01" else jnp.vectorize(f))
-            cache[which] = lambda q, d, g=g: np.asarray(g(jnp.asarray(q, float), jnp.asarray(d, float)))
+            cache[which] = functools.partial(_bucketed, g)
         return cache[which]
 
     def __hash__(self) -> int:
@@ -192,6 +193,20 @@ def _grad0(f: Callable[[Array, Array], Array]) -> Callable[[Array, Array], Array
         return jax.jvp(lambda qq: f(qq, d), (q,), (jnp.ones_like(q),))[1]
 
     return g
+
+
+def _bucketed(g: Callable[[Array, Array], Array], q: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Evaluate the jitted, vectorised g on flat inputs padded to a few fixed sizes (8, 16, 32, …), so
+    that repeated calls with varying numbers of overlaps compile once per size bucket."""
+    q, d = np.broadcast_arrays(np.asarray(q, float), np.asarray(d, float))
+    shape, n = q.shape, q.size
+    size = max(8, 1 << max(0, (n - 1).bit_length()))
+    qf = np.empty(size)
+    df = np.empty(size)
+    qf[:n], df[:n] = q.ravel(), d.ravel()
+    qf[n:], df[n:] = (q.flat[0] if n else 0.0), (d.flat[0] if n else 1.0)
+    out = np.asarray(g(jnp.asarray(qf), jnp.asarray(df)))
+    return out[:n].reshape(shape + out.shape[1:])
 
 
 def _qd(q: Any, d: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +252,7 @@ class NetworkCovariance(Covariance):
         return (tuple(id(a) for a in self.activations), self.sw2, self.sb2)
 
     def _diagonals(self, d: Array) -> list[Array]:
-        """Pre-activation variances :math:`K^{(\ell)}_{xx}`, ℓ = 1..L+1."""
+        r"""Pre-activation variances :math:`K^{(\ell)}_{xx}`, ℓ = 1..L+1."""
         v = self.sw2[0] * d + self.sb2[0]
         out = [v]
         for act, w, b in zip(self.activations, self.sw2[1:], self.sb2[1:]):
@@ -422,18 +437,22 @@ def pspin_coefficients(cov: Covariance, d: float = 1.0, pmax: int = 9) -> np.nda
     r"""Taylor coefficients :math:`c_p(d)` of :math:`q \mapsto G(q; d)` at q = 0, p = 0..pmax (note §2.3).
 
     By Schoenberg's theorem they are the mixed p-spin weights of H on the sphere of radius² d
-    (:math:`\xi(t) = \sum_p c_p d^p\,t^p` in :math:`t = q/d`). Computed from a degree-40 Chebyshev
-    interpolant of G on :math:`|q| \le d/2`: G is analytic in :math:`|q| < d` (its only singularities,
-    e.g. ReLU's, sit at :math:`q = \pm d`), so the interpolant converges like :math:`(2+\sqrt3)^{-40}`.
+    (:math:`\xi(t) = \sum_p c_p d^p\,t^p` in :math:`t = q/d`). Orders p ≤ 4 are exact (nested forward-mode
+    autodiff at q = 0); higher orders come from a degree-30 Chebyshev interpolant of G on
+    :math:`|q| \le 0.6d` (G is analytic in :math:`|q| < d`; its singularities, e.g. ReLU's, sit at
+    :math:`q = \pm d`), accurate to about 1e-7 relative to :math:`G(d; d)`.
     """
     pmax = check_positive_int("pmax", pmax, minimum=0)
     if pmax > 20:
         raise NNFTInputError("pmax", f"at most 20 coefficients are resolved, got {pmax}")
     d = float(d)
-    a = 0.5 * d
-    nodes = np.cos(np.pi * (np.arange(41) + 0.5) / 41)
-    vals = cov.xi(a * nodes, d)
-    cheb = np.polynomial.chebyshev.Chebyshev.fit(nodes, vals, 40, domain=[-1, 1])
+    exact = [float(cov.derivative(0.0, d, n)) / math.factorial(n) for n in range(min(pmax, 4) + 1)]
+    if pmax <= 4:
+        return np.asarray(exact)
+    a = 0.6 * d
+    nodes = np.cos(np.pi * (np.arange(31) + 0.5) / 31)
+    cheb = np.polynomial.chebyshev.Chebyshev.fit(nodes, cov.xi(a * nodes, d), 30, domain=[-1, 1])
     coef = cheb.convert(kind=np.polynomial.Polynomial).coef
-    coef = np.pad(coef, (0, max(0, pmax + 1 - coef.size)))[: pmax + 1]
-    return coef / a ** np.arange(pmax + 1)
+    coef = np.pad(coef, (0, max(0, pmax + 1 - coef.size)))[: pmax + 1] / a ** np.arange(pmax + 1)
+    coef[:5] = exact
+    return coef

@@ -322,7 +322,8 @@ class PhaseDiagram:
         else:
             fig = ax.figure
         lam = np.ma.masked_invalid(self.lyapunov)
-        vmax = float(np.nanmax(np.abs(self.lyapunov))) if np.isfinite(self.lyapunov).any() else 1.0
+        finite = self.lyapunov[np.isfinite(self.lyapunov)]  # λ = −inf at σw² = 0 must not set the scale
+        vmax = float(np.max(np.abs(finite))) if finite.size else 1.0
         im = ax.pcolormesh(self.sw2, self.sb2, lam, cmap="RdBu_r", vmin=-vmax, vmax=vmax, shading="auto")
         fig.colorbar(im, ax=ax, label=r"Lyapunov exponent $\frac{1}{2}\ln\chi_1$")
         ok = np.isfinite(self.critical_sw2)

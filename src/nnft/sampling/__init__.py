@@ -22,6 +22,7 @@ Records (:mod:`.record`): ``norm, q, r_plus, r_minus, k, gram`` per layer, ``out
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -32,7 +33,14 @@ import numpy as np
 from ..errors import NNFTInputError, check_positive_int
 from ..spec import METHOD_NAMES, RECORD_NAMES, InputsSpec, NetworkSpec, RunSpec
 from ._plan import Plan, check_compatible, network_keys, prepare_inputs, random_inputs, variance_schedule
-from .collective import StationaryTheory, bartlett_factor, collective_network_fn, stationary_theory
+from .collective import (
+    StationaryTheory,
+    bartlett_factor,
+    collective_aux,
+    collective_network_fn,
+    needs_split,
+    stationary_theory,
+)
 from .lattice import covariance_factor, lattice_layer, lattice_network_fn
 from .record import PER_LAYER, layer_records
 from .weights import layer_weights, network_weights, weights_network_fn
@@ -60,24 +68,22 @@ _MAKERS = {"weights": weights_network_fn, "lattice": lattice_network_fn, "collec
 _STEP_BUDGET = 1 << 26  # bytes of per-layer working memory (weight matrices) per batch
 _RECORD_BUDGET = 1 << 28  # bytes of records per batch
 _MAX_BLOCK = 64
+_FAST_COMPILE_WORK = 1 << 16  # per-network work (≈ flops per forward pass) below which compile time dominates
 
 
 @functools.lru_cache(maxsize=64)
 def _compiled(plan: Plan):
     f = _MAKERS[plan.method](plan)
-    if plan.input_mode == "shared":
+    x_axis = 0 if plan.input_mode == "batched" else None
+    if plan.input_mode in ("shared", "batched"):
         g = f
-        axes = (0, None, None, None, None)
-    elif plan.input_mode == "batched":
-        g = f
-        axes = (0, 0, None, None, None)
     else:
 
-        def g(key, x, sw, sb, qs):
-            return f(key, random_inputs(plan, key), sw, sb, qs)
+        def g(key, x, sw, sb, qs, aux):
+            return f(key, random_inputs(plan, key), sw, sb, qs, aux)
 
-        axes = (0, None, None, None, None)
-    return jax.jit(jax.vmap(g, in_axes=axes))
+    opts = {"xla_backend_optimization_level": 0} if plan.fast_compile else None
+    return jax.jit(jax.vmap(g, in_axes=(0, x_axis, None, None, None, None)), compiler_options=opts)
 
 
 def _resolve_keys(key: Any, n_networks: int | None, start: int) -> jax.Array:
@@ -103,6 +109,19 @@ def _resolve_keys(key: Any, n_networks: int | None, start: int) -> jax.Array:
     if n_networks is not None and n_networks != arr.shape[0]:
         raise NNFTInputError("n_networks", f"is {n_networks} but {arr.shape[0]} per-network keys were given")
     return arr
+
+
+def _work(plan: Plan) -> int:
+    """Rough per-network cost of one forward pass (multiply-adds and random draws)."""
+    widths = plan.widths
+    fan = (plan.input_dim,) + widths[:-1]
+    if plan.method == "weights":
+        per = sum(w * (f + 1) * plan.m for w, f in zip(widths, fan))
+    elif plan.method == "lattice":
+        per = sum(w * min(f + 1, plan.m) * plan.m + (f + 1) * plan.m * plan.m for w, f in zip(widths, fan))
+    else:
+        per = plan.depth * 256 * plan.m**3
+    return int(per)
 
 
 def block_size(plan: Plan) -> int:
@@ -190,6 +209,13 @@ def sample_chunk(
         needs_q=needs_q,
     )
     dt = plan.jdtype
+    aux = None
+    if method == "collective":
+        # widths and slopes are arguments of the chain: one compilation per (depth, M, records, ...)
+        aux = collective_aux(network.widths, network.input_dim, acts, dt)
+        plan = dataclasses.replace(plan, widths=(1,) * network.depth, acts=(), split=m == 1 and needs_split(acts, record))
+    plan = dataclasses.replace(plan, fast_compile=_work(plan) <= _FAST_COMPILE_WORK)
+    bs = block_size(plan) if batch_size is None else check_positive_int("batch_size", batch_size)
     sw = jnp.asarray(network.sw2s, dt)
     sb = jnp.asarray(network.sb2s, dt)
     if needs_q:
@@ -198,7 +224,6 @@ def sample_chunk(
         qs = jnp.zeros((network.depth, m), dt)
     xj = jnp.zeros((m, network.input_dim), dt) if x is None else jnp.asarray(x, dt)
     fn = _compiled(plan)
-    bs = block_size(plan) if batch_size is None else check_positive_int("batch_size", batch_size)
     parts: list[dict[str, np.ndarray]] = []
     for lo in range(0, n, bs):
         hi = min(lo + bs, n)
@@ -209,7 +234,7 @@ def sample_chunk(
             kb = jnp.concatenate([kb, jnp.broadcast_to(kb[:1], (pad,))])
             if mode == "batched":
                 xb = jnp.concatenate([xb, jnp.broadcast_to(xb[:1], (pad,) + xb.shape[1:])])
-        out = fn(kb, xb, sw, sb, qs)
+        out = fn(kb, xb, sw, sb, qs, aux)
         parts.append({k: np.asarray(v)[: hi - lo] for k, v in out.items()})
     result = {}
     for name in record:

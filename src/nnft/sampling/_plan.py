@@ -65,6 +65,8 @@ class Plan:
     input_mode: str  # "shared" | "batched" | "gaussian" | "sphere"
     input_scale: float
     needs_q: bool
+    split: bool = False  # collective, one input: track (r₊², r₋², k), not only |z|²
+    fast_compile: bool = False  # small job: compile with XLA backend optimisation level 0
 
     @property
     def depth(self) -> int:

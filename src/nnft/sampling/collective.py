@@ -58,7 +58,6 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import binom as _binom
 from scipy.special import gammaln
 from scipy.stats import binom as _binom_dist
 
@@ -69,7 +68,7 @@ from .record import from_gram_factor, from_squared_norms
 
 Array = jnp.ndarray
 
-__all__ = ["collective_network_fn", "bartlett_factor", "stationary_theory", "StationaryTheory"]
+__all__ = ["collective_network_fn", "collective_aux", "needs_split", "bartlett_factor", "stationary_theory", "StationaryTheory"]
 
 
 def _slopes(act: Activation) -> tuple[float, float]:
@@ -87,23 +86,38 @@ def bartlett_factor(key: Array, n, m: int, dtype) -> Array:
     return off + jnp.diag(diag)
 
 
+def collective_aux(network_widths, input_dim: int, acts, dtype) -> tuple[Array, Array, Array, Array]:
+    """Per-layer arrays (N_l, N_{l-1}, a_l², b_l²) of the chain, layer 1 first (fan-in d, slopes 1).
+
+    They are *arguments* of the compiled chain, not constants: one compilation serves every width and
+    every piecewise-linear activation of the same depth."""
+    n = np.asarray(network_widths, dtype=float)
+    fan = np.asarray((input_dim,) + tuple(network_widths[:-1]), dtype=float)
+    slopes = [(1.0, 1.0)] + [_slopes(a) for a in acts[1:]]
+    a2 = np.asarray([s[0] ** 2 for s in slopes])
+    b2 = np.asarray([s[1] ** 2 for s in slopes])
+    return tuple(jnp.asarray(c, dtype) for c in (n, fan, a2, b2))
+
+
+def needs_split(acts, record) -> bool:
+    """Whether the single-input chain must track (r₊², r₋², k) rather than |z|² alone."""
+    return any(r in record for r in ("r_plus", "r_minus", "k")) or not all(is_linear(a) for a in acts[1:])
+
+
 def collective_network_fn(plan: Plan):
-    """f(net_key, x (M, d), sw (L,), sb (L,), qs) -> records of one network (M = 1: (r₊², r₋², k) chain; M > 1: Wishart)."""
+    """f(net_key, x (M, d), sw, sb, qs, aux) -> records of one network (M = 1: (r₊², r₋², k) chain; M > 1: Wishart).
+
+    ``aux`` = :func:`collective_aux` (widths, fan-ins, squared slopes per layer); ``plan.split`` says whether
+    the single-input chain tracks the sign split."""
     dt = plan.jdtype
     L = plan.depth
     rec = plan.record
-    n = np.asarray(plan.widths, dtype=float)
-    fan = np.asarray((plan.input_dim,) + plan.widths[:-1], dtype=float)
-    slopes = [(1.0, 1.0)] + [_slopes(a) for a in plan.acts[1:]]
-    a2 = np.asarray([s[0] ** 2 for s in slopes])
-    b2 = np.asarray([s[1] ** 2 for s in slopes])
     ls = np.arange(1, L + 1, dtype=np.uint32)
-    consts = tuple(jnp.asarray(c, dt) for c in (n, fan, a2, b2))
 
     if plan.m == 1:
-        split = any(r in rec for r in ("r_plus", "r_minus", "k")) or not all(is_linear(a) for a in plan.acts[1:])
+        split = plan.split
 
-        def f(net_key, x, sw, sb, qs):
+        def f(net_key, x, sw, sb, qs, aux):
             def body(carry, xs):
                 rp2, rm2 = carry
                 l, sw_l, sb_l, n_l, fan_l, a2_l, b2_l = xs
@@ -121,14 +135,14 @@ def collective_network_fn(plan: Plan):
                 return (rp2n, rm2n), from_squared_norms(rp2n, rm2n, k, n_l, rec)
 
             x2 = jnp.sum(x * x).astype(dt)
-            _, out = jax.lax.scan(body, (x2, jnp.zeros((), dt)), (ls, sw, sb) + consts)
+            _, out = jax.lax.scan(body, (x2, jnp.zeros((), dt)), (ls, sw, sb) + tuple(aux))
             return out
 
         return f
 
     m = plan.m
 
-    def f(net_key, x, sw, sb, qs):
+    def f(net_key, x, sw, sb, qs, aux):
         xt = x.T.astype(dt)  # (d, M)
         if xt.shape[0] < m:
             xt = jnp.concatenate([xt, jnp.zeros((m - xt.shape[0], m), dt)], axis=0)
@@ -141,7 +155,7 @@ def collective_network_fn(plan: Plan):
             rn = bartlett_factor(layer_key(net_key, l), n_l, m, dt) @ fsig
             return rn, from_gram_factor(rn, n_l, rec)
 
-        _, out = jax.lax.scan(body, r0, (ls, sw, sb) + consts)
+        _, out = jax.lax.scan(body, r0, (ls, sw, sb) + tuple(aux))
         return out
 
     return f
@@ -150,13 +164,14 @@ def collective_network_fn(plan: Plan):
 # ============================================================================ exact stationary theory
 @dataclass(frozen=True)
 class StationaryTheory:
-    r"""Exact stationary (bulk) moments of the single-input chain at constant width N and variances.
+    r"""Stationary (bulk) statistics of the single-input chain at constant width N and variances.
 
-    ``mean_sq_norm`` = E|z|² = N q* exactly at every N (q* the mean-field fixed point); ``mean_norm`` =
-    E|z| = E√v · E χ_N, with E√v from the central-moment expansion of √v to ``order`` (the exact moments
-    of v), ``mean_norm_error`` bounding the truncation (sum of the last two terms' magnitudes). ``mean_r_plus``
-    and ``mean_r_minus`` likewise (E χ_K averaged over K ~ Bin(N, ½)); ``mean_k`` = N/2. ``v_moments[j]``
-    = E v^j (j = 0..order), v the per-unit variance of a layer.
+    ``mean_sq_norm`` = E|z|² = N q* exactly at every N (q* the mean-field fixed point) and ``var_sq_norm``
+    = Var|z|² (``inf`` where the 2nd moment diverges) — from the exact moment recursion. ``mean_norm`` =
+    E|z| = E√v · E χ_N with E√v from the numerically exact stationary density of v (transfer operator,
+    see :func:`stationary_theory`); ``mean_norm_error`` bounds its numerical error. ``mean_r_plus`` =
+    ``mean_r_minus`` = E√v · E χ_K (K ~ Bin(N, ½)) for ReLU-type chains; ``mean_k`` = N/2;
+    ``mean_field_norm`` = √(N q*) (lattice paper eq. 13 / 20). ``v_moments[j]`` = E v^j, j = 0, 1, 2.
     """
 
     activation: str
@@ -173,6 +188,7 @@ class StationaryTheory:
     mean_r_error: float
     mean_k: float
     mean_field_norm: float
+    mean_sqrt_v: float
     v_moments: tuple[float, ...]
 
 
@@ -192,57 +208,104 @@ def _chi_mean(df: np.ndarray) -> np.ndarray:
     return np.where(df > 0, val, 0.0)
 
 
-def stationary_theory(activation: str | Activation, sw2: float, sb2: float, width: int, *, order: int = 6) -> StationaryTheory:
-    r"""Exact bulk moments of the piecewise-linear single-input chain (see the module docstring).
+def _log_y_density(N: int, a: float, b: float) -> tuple[np.ndarray, np.ndarray, float]:
+    r"""Density of log Y on a fine table (grid, density) and the atom P(Y = 0).
 
-    With :math:`u = |\phi(z)|^2 = v\,Y`, :math:`Y = b^2\chi^2_K + a^2\chi^2_{N-K}`, K ~ Bin(N, ½) independent
-    of v, the stationary law of the per-unit variance solves :math:`v \overset d= c\,v'Y + \sigma_b^2`
-    (c = σw²/N, v' ⟂ Y an independent copy), so its raw moments follow exactly from
+    Linear (a = b): Y = a²χ²_N. ReLU-type (a = 0): Y = b²χ²_K, K ~ Bin(N, ½), with an atom at 0 (K = 0).
+    The density of log χ²_k at x is exp[(k/2)x − eˣ/2 − (k/2)ln 2 − lnΓ(k/2)]."""
+    if a == b:
+        ks, logw, shift, atom = np.array([N]), np.array([0.0]), math.log(a * a), 0.0
+    else:
+        kk = np.arange(1, N + 1)
+        lp = _binom_dist.logpmf(kk, N, 0.5)
+        keep = lp > lp.max() - 60
+        ks, logw, shift, atom = kk[keep], lp[keep], math.log(b * b), float(_binom_dist.pmf(0, N, 0.5))
+    # support: ±12 sd of log χ²_k around its mode for the extreme k
+    lo = min(math.log(max(k - 2, 1e-3)) - 60 / math.sqrt(k) - 12 for k in (ks.min(), ks.max()))
+    hi = max(math.log(k) + 12 / math.sqrt(k) + 2 for k in (ks.min(), ks.max()))
+    x = np.linspace(lo, hi, 40001)
+    half = ks[:, None] / 2
+    logf = half * x[None, :] - np.exp(x)[None, :] / 2 - half * math.log(2) - gammaln(half) + logw[:, None]
+    m = logf.max(axis=0)
+    dens = np.exp(m) * np.sum(np.exp(logf - m), axis=0)
+    return x + shift, dens, atom
 
-    .. math:: \mathbb E v^j\,(1 - c^j\mathbb E Y^j) = \sum_{i<j}\binom ji c^i\,\mathbb E v^i\,\mathbb E Y^i\,\sigma_b^{2(j-i)}.
 
-    In particular E v = σb²/(1 − σw² E Y/N) = q* (E Y = N for linear, N/2 for ReLU), so E|z|² = N q* holds
-    exactly at finite N, while E|z| = E√v · E χ_N is below √(N q*) by O(1/N) (relative). Moments exist
-    while c^j E Y^j < 1; a NNFTInputError says when σw² is too large for the requested order.
+def _stationary_sqrt_mean(sw2: float, sb2: float, N: int, a: float, b: float, mu: float, points: int) -> tuple[float, float]:
+    r"""(E√v, E v) under the stationary law of v = σb² + c v' Y, c = σw²/N, by power iteration of the
+    discretised transfer operator on s = ln(v − σb²) (midpoint rule on a uniform grid of ``points``)."""
+    gx, gd, atom = _log_y_density(N, a, b)
+    mean_g = np.sum(gx * gd) / np.sum(gd)
+    sd_g = math.sqrt(np.sum((gx - mean_g) ** 2 * gd) / np.sum(gd))
+    centre = math.log(mu - sb2) if mu > sb2 else math.log(mu)
+    s = np.linspace(centre - 16 * sd_g - 6, centre + 16 * sd_g + 4, points)
+    h = s[1] - s[0]
+    c = sw2 / N
+    vj = sb2 + np.exp(s)
+    src = math.log(c) + np.log(vj)  # ln(c v') for each grid point v'
+    T = np.interp(s[:, None] - src[None, :], gx, gd, left=0.0, right=0.0) * h
+    g0 = np.interp(s - math.log(c * sb2), gx, gd, left=0.0, right=0.0) if sb2 > 0 else np.zeros_like(s)
+    q = np.interp(s, gx + math.log(sw2 * mu), gd, left=0.0, right=0.0)  # start: one step from v = mu
+    q *= (1 - atom) / max(np.sum(q) * h, 1e-300)
+    for _ in range(20000):
+        qn = T @ q + atom * g0
+        qn *= (1 - atom) / np.sum(qn * h)
+        done = np.max(np.abs(qn - q)) <= 1e-14 * np.max(qn)
+        q = qn
+        if done:
+            break
+    e_sqrt = float(np.sum(q * np.sqrt(vj)) * h + atom * math.sqrt(sb2))
+    e_v = float(np.sum(q * vj) * h + atom * sb2)
+    return e_sqrt, e_v
+
+
+def stationary_theory(activation: str | Activation, sw2: float, sb2: float, width: int, *, points: int = 1000) -> StationaryTheory:
+    r"""Stationary (bulk) statistics of the single-input chain of a deep linear or ReLU-type network.
+
+    With :math:`u = |\phi(z)|^2 = v\,Y` (:math:`Y = a^2\chi^2_N` for linear φ(x) = a x, :math:`Y = b^2\chi^2_K`,
+    K ~ Bin(N, ½), for φ = b·relu) independent of v, the per-unit variance of a layer has the stationary law
+    :math:`v \overset d= \sigma_b^2 + c\,v'Y` (c = σw²/N, v' an independent copy). Its moments follow
+    exactly from :math:`\mathbb E v^j(1 - c^j\mathbb E Y^j) = \sum_{i<j}\binom ji c^i\mathbb E v^i\,\mathbb E Y^i\sigma_b^{2(j-i)}`:
+    E v = σb²/(1 − σw² E Y/N) = q* (E Y = a²N, resp. b²N/2), so **E|z|² = N q* exactly at finite N**.
+
+    E|z| = E√v · E χ_N (the χ_N of the layer is independent of v) needs the whole law of v, which is heavy
+    tailed (Kesten): its standardised moments grow super-factorially, so a moment expansion of √v
+    diverges (ReLU, σw² = 1.8, N = 200). We therefore compute the stationary density of ln(v − σb²)
+    numerically: the transfer operator of the chain, discretised on a uniform grid (``points``), iterated
+    to its fixed point. ``mean_norm_error`` = |E√v(points) − E√v(points/2)| + |E v(grid) − q*|·E√v/q*
+    (the grid's own error on the exactly known mean), times E χ_N. E|z| is below the mean-field
+    :math:`r^* = \sqrt{Nq^*}` by O(1/N) (relative).
     """
     act = get_activation(activation)
     if not is_piecewise_linear(act):
-        raise NNFTInputError("activation", f"stationary_theory needs a piecewise-linear activation, got {act.name!r}")
-    sw2 = check_variance("sw2", sw2)
-    sb2 = check_variance("sb2", sb2)
+        raise NNFTInputError("activation", f"stationary_theory needs a linear or ReLU-type activation, got {act.name!r}")
+    sw2 = check_variance("sw2", sw2, allow_zero=False)
+    sb2 = check_variance("sb2", sb2, allow_zero=False)
     N = check_positive_int("width", width)
-    order = check_positive_int("order", order, minimum=2)
+    points = check_positive_int("points", points, minimum=100)
     a, b = _slopes(act)
+    if not (a == b or a == 0) or b == 0:
+        raise NNFTInputError("activation", f"stationary_theory covers linear (a = b) and ReLU-type (a = 0) chains, got slopes ({a}, {b})")
     c = sw2 / N
     ks = np.arange(N + 1)
     pk = _binom_dist.pmf(ks, N, 0.5)
-    mp = _chi2_raw_moments(ks.astype(float), order)  # (order+1, N+1)
-    mm = _chi2_raw_moments((N - ks).astype(float), order)
-    EY = np.zeros(order + 1)
-    for j in range(order + 1):
-        tot = np.zeros(N + 1)
-        for i in range(j + 1):
-            tot += _binom(j, i) * b ** (2 * i) * a ** (2 * (j - i)) * mp[i] * mm[j - i]
-        EY[j] = float(np.sum(pk * tot))
-    Ev = np.zeros(order + 1)
-    Ev[0] = 1.0
-    for j in range(1, order + 1):
-        denom = 1.0 - c**j * EY[j]
-        if denom <= 0:
-            raise NNFTInputError(
-                "sw2", f"the stationary moment E v^{j} diverges for {act.name} at sw2={sw2}, width={N}; lower `order` or sw2"
-            )
-        rhs = sum(_binom(j, i) * c**i * Ev[i] * EY[i] * sb2 ** (j - i) for i in range(j))
-        Ev[j] = rhs / denom
+    if a == b:
+        EY = a ** np.arange(0, 5, 2) * _chi2_raw_moments(np.asarray(float(N)), 2)
+    else:
+        EY = b ** np.arange(0, 5, 2) * np.sum(pk * _chi2_raw_moments(ks.astype(float), 2), axis=1)
+    if c * EY[1] >= 1:
+        raise NNFTInputError("sw2", f"no stationary state: sw2 = {sw2} makes the mean of |z|^2 grow without bound ({act.name})")
+    Ev = [1.0, sb2 / (1 - c * EY[1])]
+    if c**2 * EY[2] < 1:
+        Ev.append((sb2**2 + 2 * c * Ev[1] * EY[1] * sb2) / (1 - c**2 * EY[2]))
+    else:
+        Ev.append(math.inf)
     mu = Ev[1]
-    # central moments of v
-    cm = np.array([sum(_binom(j, i) * Ev[i] * (-mu) ** (j - i) for i in range(j + 1)) for j in range(order + 1)])
-    terms = np.array([_binom(0.5, j) * cm[j] / mu**j for j in range(order + 1)])
-    e_sqrt_v = math.sqrt(mu) * float(np.sum(terms))
-    err_rel = float(abs(terms[-1]) + abs(terms[-2]))
+    fine_sqrt, fine_v = _stationary_sqrt_mean(sw2, sb2, N, a, b, mu, points)
+    coarse_sqrt, _ = _stationary_sqrt_mean(sw2, sb2, N, a, b, mu, points // 2)
+    err = abs(fine_sqrt - coarse_sqrt) + abs(fine_v - mu) / mu * fine_sqrt
     chiN = float(_chi_mean(np.asarray(float(N))))
     chiK = float(np.sum(pk * _chi_mean(ks.astype(float))))
-    # E|z|^4 = E v² · N(N+2)
     var_s = Ev[2] * N * (N + 2) - (N * mu) ** 2
     return StationaryTheory(
         activation=act.name,
@@ -252,12 +315,13 @@ def stationary_theory(activation: str | Activation, sw2: float, sb2: float, widt
         q_star=mu,
         mean_sq_norm=N * mu,
         var_sq_norm=float(var_s),
-        mean_norm=e_sqrt_v * chiN,
-        mean_norm_error=math.sqrt(mu) * err_rel * chiN,
-        mean_r_plus=e_sqrt_v * chiK,
-        mean_r_minus=e_sqrt_v * chiK,
-        mean_r_error=math.sqrt(mu) * err_rel * chiK,
+        mean_norm=fine_sqrt * chiN,
+        mean_norm_error=err * chiN,
+        mean_r_plus=fine_sqrt * chiK,
+        mean_r_minus=fine_sqrt * chiK,
+        mean_r_error=err * chiK,
         mean_k=N / 2,
         mean_field_norm=math.sqrt(N * mu),
+        mean_sqrt_v=fine_sqrt,
         v_moments=tuple(float(e) for e in Ev),
     )

@@ -70,9 +70,9 @@ def lattice_layer(phi: Array, fan_in: int, width: int, sw2, sb2, key: Array) -> 
 
 
 def lattice_network_fn(plan: Plan):
-    """f(net_key, x (M, d), sw (L,), sb (L,), qs (L, M)) -> records of one network."""
+    """f(net_key, x (M, d), sw (L,), sb (L,), qs (L, M), aux) -> records of one network (aux unused)."""
 
-    def f(net_key, x, sw, sb, qs):
+    def f(net_key, x, sw, sb, qs, aux=None):
         return propagate(plan, net_key, x, sw, sb, qs, lattice_layer)
 
     return f

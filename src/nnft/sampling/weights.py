@@ -52,10 +52,10 @@ def network_weights(network: NetworkSpec, net_key: Array, *, dtype="float32") ->
 
 
 def weights_network_fn(plan: Plan):
-    """f(net_key, x (M, d), sw (L,), sb (L,), qs (L, M)) -> records of one network."""
+    """f(net_key, x (M, d), sw (L,), sb (L,), qs (L, M), aux) -> records of one network (aux unused)."""
     dt = plan.jdtype
 
-    def f(net_key, x, sw, sb, qs):
+    def f(net_key, x, sw, sb, qs, aux=None):
         if plan.recurrent:
             w, b = layer_weights(layer_key(net_key, 1), plan.widths[0], plan.input_dim, sw[0], sb[0], dt)
 

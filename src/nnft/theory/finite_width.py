@@ -68,15 +68,17 @@ relative error of the leading-order V is ≈ ε/2 (note §9.4–9.5). Evaluating
 
 **Accuracy of the four-point expectation.** :math:`\mathrm{Cov}_K[\sigma_a\sigma_b, \sigma_c\sigma_d]` needs
 :math:`\mathbb E[\prod_k\sigma(z_{i_k})^{p_k}]` over the d ≤ 4 distinct inputs involved: d = 1 uses the
-activation's 1-D rule (closed form for the ReLU family); d = 2 uses tensor Gauss–Hermite through the
-Cholesky factor, 192² nodes by default (tanh, c = 0.8, against 300²: < 1e-12 for K ≤ 1.5, 5e-9 at K = 3,
-4e-7 at K = 5 — Gauss–Hermite converges only like exp(−c√n) for tanh, whose poles approach the real axis
-as K grows; 96² would give 1e-8 / 3e-6 / 6e-5) and, for the piecewise-linear family, an exact polar rule
-(radial moment times Gauss–Legendre on the arcs between kinks: machine precision); d = 3, 4 (M ≥ 3
-inputs) use tensor Gauss–Hermite with 48³ / 24⁴ nodes (tanh: 4e-8 / 6e-6 at K = 1.5, 5e-6 / 1.4e-4 at
-K = 3; raise ``orders`` for more) and are refused for non-smooth activations. J and H come from
-:func:`nnft.kernels.covariance_map` (Hermite expansion for tanh); H agrees with autodiff of an independent
-256² Gauss–Hermite map to ~1e-9 at K ≈ 1.4, degrading to ~1e-5 when 1 − c ≲ 1e-4.
+activation's 1-D rule (closed form for the ReLU family); d = 2 uses a tensor-product rule through the
+Cholesky factor, 192² nodes by default, each dimension the split rule of :mod:`nnft.gaussian` (Gauss–Legendre
+on both half-lines): tanh, c = 0.8, against 512²: < 1e-14 for K ≤ 10 (plain Gauss–Hermite with the same
+nodes gives 1e-12 / 5e-9 / 1e-4 at K = 1.5 / 3 / 10: it converges only like exp(−c√n) once the poles of
+tanh(√K z) approach the real axis); for the piecewise-linear family an exact polar rule (radial moment
+times Gauss–Legendre on the arcs between kinks: machine precision); d = 3 (M ≥ 3 inputs) the split rule
+with 48³ nodes (tanh: 4e-10 / 4e-9 / 8e-8 at K = 0.5 / 1.5 / 3); d = 4 Gauss–Hermite with 24⁴ nodes
+(2e-9 / 6e-6 / 1.4e-4 at K = 0.5 / 1.5 / 3; raise ``orders`` for more; the split rule is worse at so
+few nodes). d ≥ 3 is refused for non-smooth activations. J and H come from
+:func:`nnft.kernels.covariance_map` (Hermite expansion for tanh); F, J and H agree with autodiff of an
+independent 320² split-rule map through the Cholesky factor to ≤ 2e-12 (tanh, K = 1.4–3, 1 − c down to 1e-4).
 
 3. Exact finite-N linear controls (note §5.3, §9.5)
 ---------------------------------------------------
@@ -118,9 +120,9 @@ from scipy.special import digamma
 
 from ..activations import Activation, get_activation
 from ..errors import NNFTInputError, check_finite_array, check_positive_int, check_variance
-from ..gaussian import gauss_hermite
+from ..gaussian import gauss_hermite, split_rule
 from ..kernels import covariance_map, make_layers
-from ..meanfield import mean_field
+from ..meanfield import fixed_point_q
 
 Array = jnp.ndarray
 
@@ -189,7 +191,10 @@ def inputs_with_overlap(c0: float, d_in: int = 2) -> np.ndarray:
 
 # ============================================================================ Gaussian moments
 def _gh_tensor(order: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = gauss_hermite(order)
+    """Tensor-product rule with ``order`` nodes per dimension: the split rule (Gauss–Legendre on each
+    half-line, :func:`nnft.gaussian.split_rule`) for d ≤ 3, Gauss–Hermite for d = 4, where only ~24 nodes
+    per dimension are affordable and Gauss–Hermite is the more accurate of the two."""
+    x, w = split_rule(max(order // 2, 1)) if d <= 3 else gauss_hermite(order)
     grids = np.meshgrid(*([x] * d), indexing="ij")
     wts = np.meshgrid(*([w] * d), indexing="ij")
     return np.stack([g.ravel() for g in grids], -1), np.prod(np.stack([v.ravel() for v in wts], -1), -1)
@@ -649,10 +654,10 @@ def lyapunov_exponent(activation: str | Activation, sw2: float, sb2: float) -> L
                               is_linear=lin)
     if act.needs_variance:
         raise NNFTInputError("activation", f"{act.name!r} (variance-normalised) is not supported")
-    mf = mean_field(act, sw2, sb2)
-    if not np.isfinite(mf.q_star):
+    q_star = float(fixed_point_q(act, sw2, sb2))
+    if not np.isfinite(q_star):
         raise NNFTInputError("sw2", f"no finite fixed point q* for {act.name} at (sw2, sb2) = ({sw2}, {sb2})")
-    q = max(mf.q_star, 1e-12)
+    q = max(q_star, 1e-12)
     E = lambda g: float(act.expect(g, q))  # noqa: E731
     d2 = E(lambda p, dp, u: dp**2)
     d4 = E(lambda p, dp, u: dp**4)
@@ -680,7 +685,7 @@ def lyapunov_exponent(activation: str | Activation, sw2: float, sb2: float) -> L
         "mean_shift": 0.5 * g1 * K1,
         "kernel_fluctuation": 0.25 * g2 * V,
     }
-    return LyapunovTheory(act.name, sw2, sb2, mf.q_star, chi1, 0.5 * math.log(chi1), float(sum(terms.values())), terms)
+    return LyapunovTheory(act.name, sw2, sb2, q_star, chi1, 0.5 * math.log(chi1), float(sum(terms.values())), terms)
 
 
 def measure_lyapunov(
@@ -710,7 +715,7 @@ def measure_lyapunov(
     if method is None:
         method = "weights" if recurrent else "conditional"
     if q0 is None:
-        q = float(mean_field(activation, sw2, sb2).q_star) if _slopes(get_activation(activation)) is None else 1.0
+        q = float(fixed_point_q(activation, sw2, sb2)) if _slopes(get_activation(activation)) is None else 1.0
         q0 = q if np.isfinite(q) and q > 0 else 1.0
     if method == "weights":
         m, se, _ = sim.lyapunov_weights(activation, sw2, sb2, width, n_networks, depth=depth, burn_in=burn_in,

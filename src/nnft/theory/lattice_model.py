@@ -117,7 +117,9 @@ __all__ = [
     "windowed_spectrum",
     "collective_closed_form",
     "linear_exact_spectrum",
+    "relu_exact_spectrum",
     "relative_collective_variance",
+    "gaussian_theory_error",
     # EFT
     "EFT",
     "eft_expansion",
@@ -661,11 +663,20 @@ def collective_model(
     )
 
 
-def lattice_model(activation: str | Activation, sw2: float, sb2: float, *, width: int = 200, fields: Sequence[str] | str | None = None) -> LatticeModel:
+def lattice_model(
+    activation: str | Activation,
+    sw2: float,
+    sb2: float,
+    *,
+    width: int = 200,
+    fields: Sequence[str] | str | None = None,
+    saddle: str = "mean_field",
+) -> LatticeModel:
     r"""The lattice model for an activation and a choice of fields (see the module docstring for the list).
 
     linear: ``"r"`` (default, eq. 12) or ``"q"``; ReLU: ``("r+", "r-", "k")`` (default, eq. 79) or
-    ``("q", "p")``; others: ``("q", "p")`` (:func:`collective_model`).
+    ``("q", "p")``; others: ``("q", "p")`` (:func:`collective_model`, whose saddle is taken from mean field
+    by default — the numerical saddle, ``saddle="numerical"``, is the same point, tested).
     """
     act = _act(activation)
     if isinstance(fields, str):
@@ -675,50 +686,64 @@ def lattice_model(activation: str | Activation, sw2: float, sb2: float, *, width
         if fields in (None, ("r",)):
             return linear_radial_model(sw2, sb2, width)
         if fields == ("q",):
-            return collective_model(act, sw2, sb2, width)
+            return collective_model(act, sw2, sb2, width, saddle=saddle)
         raise NNFTInputError("fields", f"linear: fields must be ('r',) or ('q',), got {fields!r}")
     if _is_relu(act):
         if fields in (None, RELU_FIELDS):
             return relu_model(sw2, sb2, width)
         if fields == ("q", "p"):
-            return collective_model(act, sw2, sb2, width)
+            return collective_model(act, sw2, sb2, width, saddle=saddle)
         raise NNFTInputError("fields", f"relu: fields must be {RELU_FIELDS!r} or ('q', 'p'), got {fields!r}")
     if fields not in (None, ("q", "p")):
         raise NNFTInputError("fields", f"{act.name}: only the collective fields ('q', 'p') are available, got {fields!r}")
-    return collective_model(act, sw2, sb2, width)
+    return collective_model(act, sw2, sb2, width, saddle=saddle)
 
 
-def uniform_saddle(model: LatticeModel, x0: Any = None, *, iterations: int = 60, tol: float = 1e-12) -> np.ndarray:
+def uniform_saddle(model: LatticeModel, x0: Any = None, *, iterations: int = 200, tol: float = 1e-12) -> np.ndarray:
     r"""The uniform saddle point of a ring model, found numerically: x* with ∇_x e(x, x) = 0.
 
-    A uniform configuration is stationary for the whole ring iff ∇ of its energy per layer vanishes
-    (∂₁e + ∂₂e at (x, x)). Damped Newton on e(x, x) with ``jax.grad``/``jax.hessian`` from ``x0``
-    (default: the model's closed-form / mean-field saddle scaled by 1.3), with a backtracking line search.
+    A uniform configuration is stationary for the whole ring iff the gradient of its energy per layer
+    e(x, x) vanishes (∂₁e + ∂₂e at (x, x)). All fields are positive, so the search runs in u = ln x:
+    Newton steps (``jax.grad``/``jax.hessian``) with the Hessian's eigenvalues replaced by their moduli
+    (plain Newton where it is positive definite, "saddle-free" Newton where it is not), each capped at |Δu| ≤ 1 and accepted by an Armijo backtracking line search.
+    The log coordinates matter for scale-invariant φ (ReLU, linear): there e(λx, λx) tends to a constant
+    as λ → ∞, so the energy is flat far from the saddle and Newton in x stalls. Default start: the
+    model's closed-form / mean-field saddle times 1.3.
     """
-    f = jax.jit(model.uniform_energy)
-    g = jax.jit(jax.grad(model.uniform_energy))
-    h = jax.jit(jax.hessian(model.uniform_energy))
+    f_u = jax.jit(lambda u: model.uniform_energy(jnp.exp(u)))
+    g_u = jax.jit(jax.grad(lambda u: model.uniform_energy(jnp.exp(u))))
+    h_u = jax.jit(jax.hessian(lambda u: model.uniform_energy(jnp.exp(u))))
     x = np.asarray(model.saddle * 1.3 if x0 is None else x0, dtype=float)
-    fx = float(f(x))
+    if np.any(x <= 0):
+        raise NNFTInputError("x0", "the lattice fields are positive; the starting point must be > 0")
+    u = np.log(x)
+    fu = float(f_u(u))
     for _ in range(iterations):
-        gx = np.asarray(g(x))
-        hx = np.asarray(h(x))
-        try:
-            step = np.linalg.solve(hx, gx)
-        except np.linalg.LinAlgError:
-            step = gx
-        if np.dot(step, gx) <= 0:  # not a descent direction: fall back to the gradient
-            step = gx * np.min(np.abs(x)) / (np.linalg.norm(gx) + 1e-300)
-        t = 1.0
-        while t > 1e-8:
-            xn = x - t * step
-            if np.all(xn > 0) and np.isfinite(fn := float(f(xn))) and fn <= fx + 1e-14 * abs(fx):
+        g = np.asarray(g_u(u))
+        h = np.asarray(h_u(u))
+        step = None
+        if np.all(np.isfinite(h)):
+            lam, vec = np.linalg.eigh(0.5 * (h + h.T))
+            lam = np.maximum(np.abs(lam), 1e-10 * np.abs(lam).max())  # |H|: Newton, or saddle-free Newton
+            step = -vec @ ((vec.T @ g) / lam)
+        if step is None or not np.all(np.isfinite(step)):
+            step = -g / (np.linalg.norm(g) + 1e-300)
+        step = step / max(1.0, float(np.max(np.abs(step))))
+        slope = float(g @ step)
+        t, accepted = 1.0, False
+        while t > 1e-12:
+            un = u + t * step
+            fn = float(f_u(un))
+            if np.isfinite(fn) and fn <= fu + 1e-4 * t * slope + 1e-15 * abs(fu):
+                accepted = True
                 break
             t *= 0.5
-        x, fx = xn, fn
-        if np.max(np.abs(t * step) / np.abs(x)) < tol:
+        if not accepted:
             break
-    return x
+        u, fu = un, fn
+        if np.max(np.abs(t * step)) < tol:
+            break
+    return np.exp(u)
 
 
 # ============================================================================ Gaussian fluctuations
@@ -741,7 +766,7 @@ def ring_hessian(model: LatticeModel, length: int, x: Any = None) -> np.ndarray:
     xs = np.asarray(model.saddle if x is None else x, dtype=float)
     conf = jnp.tile(jnp.asarray(xs), (length, 1))
     F = xs.size
-    H = jax.hessian(lambda v: model.ring_energy(v.reshape(length, F)))(conf.ravel())
+    H = jax.jit(jax.hessian(lambda v: model.ring_energy(v.reshape(length, F))))(conf.ravel())
     return np.asarray(H)
 
 
@@ -917,6 +942,17 @@ def relative_collective_variance(activation: str | Activation, sw2: float, sb2: 
     return float(cf["var_eta"] / (1 - cf["chi_par"] ** 2) / q**2)
 
 
+def gaussian_theory_error(activation: str | Activation, sw2: float, sb2: float, *, width: int) -> float:
+    r"""Documented size of the O(1/N) corrections to the Gaussian spectra: 1/N + v (:func:`relative_collective_variance`).
+
+    Stated as a bound on |S_exact − S_Gauss|_ab relative to √(S_aa S_bb) for every mode. The 1/N part is
+    the generic width correction (e.g. N vs N − 1 in the radial Jacobian, E r ≠ r*), the v part its
+    enhancement near criticality (v ∝ ξ/N). Checked against the exact finite-N spectra of the linear and
+    ReLU chains (:func:`linear_exact_spectrum`, :func:`relu_exact_spectrum`) in the tests.
+    """
+    return 1.0 / check_positive_int("width", width) + relative_collective_variance(activation, sw2, sb2, width=width)
+
+
 # ---------------------------------------------------------------------------- exact linear chain
 def linear_exact_spectrum(
     sw2: float,
@@ -989,6 +1025,120 @@ def linear_exact_spectrum(
     return {"qs": qs, "spectrum": spec, "variance": float(c[0]), "mean": mean}
 
 
+def relu_exact_spectrum(
+    sw2: float,
+    sb2: float,
+    width: int,
+    qs: Any = None,
+    *,
+    window: int | None = None,
+    grid: int = 600,
+    rescaled: bool = False,
+) -> dict[str, Any]:
+    r"""Exact finite-N spectral matrix of the ReLU chain's bulk, fields (r₊, r₋, k), k = positive count.
+
+    The chain is exactly Markov in the layer variance :math:`D^l=\sigma_b^2+\sigma_w^2(r_+^l)^2/N`: given
+    :math:`D^{l-1}`, :math:`k\sim\mathrm{Bin}(N,\frac12)`, :math:`(r_+^l)^2 = D^{l-1}\chi^2_k`,
+    :math:`(r_-^l)^2=D^{l-1}\chi^2_{N-k}`. The kernel of :math:`y=\ln(D-\sigma_b^2)` is discretised on ``grid``
+    points (a mixture over k of log-χ² densities), its stationary law π found, and
+
+    .. math:: \mathbb E[f_a^{l+d}f_b^l] = \sum_i\pi_i\,[T_b\,P^{d-1}\mu_a]_i\ (d\ge1),\qquad
+              \mu_a(D)=\mathbb E[f_a^{l+1}\mid D^l=D],
+
+    with :math:`T_b[i,j]` the transition weighted by :math:`\mathbb E[f_b^l\mid D^{l-1}_i, D^l_j]`; lag 0 from the
+    conditional second moments (E χ_n = √2 Γ((n+1)/2)/Γ(n/2)). Exact up to discretisation (checked: E D = q*
+    exactly). Returns {"qs", "covariance" (len(qs), 3, 3), "mean" (E f − saddle), "fields"}; ``rescaled``
+    gives the ε̃ units of :func:`relu_model`. Spectrum as in :data:`FOURIER_NORMALISATION`, Fejér-windowed
+    when ``window`` is given (else summed to 40ξ).
+    """
+    from scipy.special import gammaln as _gl
+    from scipy.stats import binom as _binom_dist
+    from scipy.stats import chi2
+
+    sw2, sb2, N = _check_common(sw2, sb2, width)
+    if not 0 < sw2 < 2:
+        raise NNFTInputError("sw2", f"the ReLU chain is stationary for 0 < sw2 < 2, got {sw2}")
+    chi = sw2 / 2
+    d_star = sb2 / (1 - chi)
+    ks = np.arange(N + 1)
+    pk = _binom_dist.pmf(ks, N, 0.5)
+    keep = pk > 1e-14 * pk.max()
+    ks, pk = ks[keep & (ks > 0) & (ks < N)], pk[keep & (ks > 0) & (ks < N)]
+    stride = max(1, int(math.sqrt(N) / 50))  # large N: lump the (smooth) binomial onto every stride-th k
+    if stride > 1:
+        groups = (ks - ks[0]) // stride
+        pk = np.bincount(groups, weights=pk)
+        ks = np.round(np.bincount(groups, weights=(ks * 1.0)) / np.bincount(groups)).astype(int)
+    pk = pk / pk.sum()
+
+    def chi_mean(n):
+        n = np.asarray(n, dtype=float)
+        return np.sqrt(2.0) * np.exp(_gl((n + 1) / 2) - _gl(n / 2))
+
+    cp, cm = chi_mean(ks), chi_mean(N - ks)
+    # grid in y = log(D - sb2); centre at log(chi D*), width from the relative variance of D
+    v_rel = (sw2**2 * 5 / (4 * N)) / (1 - chi**2)
+    sd = math.sqrt(math.log1p(v_rel * (d_star / (d_star - sb2)) ** 2))
+    kern = math.sqrt(5 / N)
+    y0 = math.log(chi * d_star)
+    y = np.linspace(y0 - 10 * sd - 8 * kern, y0 + 16 * sd + 8 * kern, grid)
+    dy = y[1] - y[0]
+    D = sb2 + np.exp(y)
+    # X_ij = N e^{y_j}/(sw2 D_i); density of y_j: p_X(X) X dy
+    logx = np.log(N / sw2) + y[None, :] - np.log(D)[:, None]  # (i, j)
+    X = np.exp(logx)
+    dens = np.zeros((grid, grid))
+    w_plus = np.zeros((grid, grid))
+    w_minus = np.zeros((grid, grid))
+    w_k = np.zeros((grid, grid))
+    for k_, p_, cm_ in zip(ks, pk, cm):
+        pdf = p_ * np.exp(chi2.logpdf(X, k_) + logx) * dy
+        dens += pdf
+        w_plus += pdf * np.sqrt(D[:, None] * X)
+        w_minus += pdf * np.sqrt(D)[:, None] * cm_
+        w_k += pdf * k_
+    norm = dens.sum(axis=1, keepdims=True)
+    P = dens / norm
+    T = [w_plus / norm, w_minus / norm, w_k / norm]
+    A = P.T - np.eye(grid)
+    A[-1] = 1.0
+    rhs = np.zeros(grid)
+    rhs[-1] = 1.0
+    pi = np.clip(np.linalg.solve(A, rhs), 0, None)
+    pi /= pi.sum()
+    sq = np.sqrt(D)
+    mu = np.stack([sq * np.sum(pk * cp), sq * np.sum(pk * cm), np.full(grid, float(np.sum(pk * ks)))])  # (3, G)
+    mean = mu @ pi
+    # lag-0 second moments
+    m2 = np.empty((3, 3))
+    m2[1, 1] = float(pi @ D) * float(np.sum(pk * (N - ks)))
+    m2[0, 0] = float(pi @ D) * float(np.sum(pk * ks))
+    m2[2, 2] = float(np.sum(pk * ks**2))
+    m2[0, 1] = m2[1, 0] = float(pi @ D) * float(np.sum(pk * cp * cm))
+    m2[0, 2] = m2[2, 0] = float(pi @ sq) * float(np.sum(pk * ks * cp))
+    m2[1, 2] = m2[2, 1] = float(pi @ sq) * float(np.sum(pk * ks * cm))
+    xi = -1 / math.log(chi)
+    K = window if window is not None else int(40 * xi + 60)
+    C = np.zeros((K, 3, 3))
+    C[0] = m2 - np.outer(mean, mean)
+    prop = mu.copy()  # P^{d-1} mu_a, shape (3, G)
+    for d in range(1, K):
+        for b in range(3):
+            C[d, :, b] = (T[b] @ prop.T).T @ pi - mean * mean[b]
+        prop = prop @ P.T
+    qs = (2 * np.pi * np.arange(window or 512) / (window or 512)) if qs is None else np.atleast_1d(np.asarray(qs, dtype=float))
+    d = np.arange(1, K)
+    wts = (1 - d / window) if window is not None else np.ones(K - 1)
+    ph = np.exp(-1j * np.outer(d, qs))[:, :, None, None]
+    Cd = (wts[:, None, None] * C[1:])[:, None]
+    S = C[0][None] + np.sum(Cd * ph + np.swapaxes(Cd, -1, -2) * np.conj(ph), axis=0)
+    saddle = np.array([math.sqrt(N * d_star / 2)] * 2 + [N / 2])
+    if rescaled:
+        sc = np.array([math.sqrt(2 / d_star)] * 2 + [1 / math.sqrt(N)])
+        S = S * sc[None, :, None] * sc[None, None, :]
+    return {"qs": qs, "covariance": S, "mean": mean - saddle, "mean_D": float(pi @ D), "fields": RELU_FIELDS}
+
+
 # ============================================================================ EFT and correlation lengths
 @dataclass(frozen=True)
 class EFT:
@@ -1000,7 +1150,7 @@ class EFT:
     .. math:: U = \frac12\int dx\,\big[\epsilon^TM_0\epsilon + \epsilon^TG\,\partial_x\epsilon
               + \partial_x\epsilon^T M_2\,\partial_x\epsilon\big],\qquad G = -iM_1\ (\text{real antisymmetric}).
 
-    ``xi`` is the EFT correlation length 1/min|Im q| over the roots of det(M₀ + qM₁ + q²M₂).
+    ``xi`` is the EFT correlation length 1/|Im q| of the root of det(M₀ + qM₁ + q²M₂) nearest 0 (off the real axis).
     """
 
     fields: tuple[str, ...]
@@ -1018,11 +1168,9 @@ def _taylor_symbol(a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """(M₀, M₁, M₂) of Σ⁻¹(q) at q = 0 by forward-mode autodiff of the real and imaginary parts."""
     A0, A1 = jnp.asarray(a0), jnp.asarray(a1)
 
-    @jax.jit
     def re(q):
         return A0 + (A1 + A1.T) * jnp.cos(q)
 
-    @jax.jit
     def im(q):
         return -(A1 - A1.T) * jnp.sin(q)
 
@@ -1073,18 +1221,27 @@ def eft_expansion(source: LatticeModel | FluctuationSpectrum | tuple[np.ndarray,
         a0, a1 = (np.asarray(b, dtype=float) for b in source)
         fields = tuple(fields) if fields is not None else tuple(f"x{i}" for i in range(a0.shape[0]))
     m0, m1, m2 = _taylor_symbol(a0, a1)
-    roots = _quadratic_roots(m0, m1, m2)
-    im = np.abs(roots.imag)
-    im = im[im > 1e-14]
-    xi = float(1 / im.min()) if im.size else math.inf
+    xi = _eft_xi(_quadratic_roots(m0, m1, m2))
     return EFT(fields=tuple(fields), mass=m0.real, drift=(-1j * m1).real, stiffness=m2.real, xi=xi)
+
+
+def _eft_xi(roots: np.ndarray) -> float:
+    """1/|Im q| of the root nearest q = 0 off the real axis (the long-wavelength pole q ≈ ±i/ξ).
+
+    A truncated gradient expansion can have spurious real roots at |q| = O(1) (an indefinite stiffness
+    matrix, as for ReLU), outside its range of validity; they are ignored.
+    """
+    off = roots[np.abs(roots.imag) > 1e-12 * max(1.0, float(np.abs(roots).max(initial=0.0)))]
+    if off.size == 0:
+        return math.inf
+    return float(1 / abs(off[np.argmin(np.abs(off))].imag))
 
 
 def correlation_lengths(activation: str | Activation, sw2: float, sb2: float, *, width: int = 200, fields: Any = None) -> dict[str, float]:
     r"""Correlation lengths side by side (layers).
 
     * ``lattice``: the exact decay length of C(k) of the Gaussian lattice theory (roots of det Σ⁻¹);
-    * ``eft``: the EFT's 1/min|Im q| over the roots of det(M₀ + qM₁ + q²M₂);
+    * ``eft``: 1/|Im q| of the EFT pole nearest q = 0 (roots of det(M₀ + qM₁ + q²M₂));
     * ``mean_field``: :math:`\xi_q=-1/\ln\chi_\parallel` (Schoenholz et al. 2017);
     * ``paper`` (linear only): SPS17's :math:`\xi = \sigma_w/\Delta_w` read off eq. 17.
 
@@ -1193,9 +1350,7 @@ def paper_relu_eft(sw2: float) -> EFT:
     g = np.array([[0.0, -sw2 / 2, 0], [sw2 / 2, 0, 0], [0, 0, 0]])  # ε₋ ∂ε₊ coefficient σw² -> antisymmetric part
     k = np.array([[sw2, 0, 0], [0, 0, 0], [0, 0, 0]])
     roots = _quadratic_roots(m.astype(complex), 1j * g, k.astype(complex))
-    im = np.abs(roots.imag)
-    im = im[im > 1e-14]
-    return EFT(fields=RELU_FIELDS, mass=m, drift=g, stiffness=k, xi=float(1 / im.min()) if im.size else math.inf)
+    return EFT(fields=RELU_FIELDS, mass=m, drift=g, stiffness=k, xi=_eft_xi(roots))
 
 
 def paper_linear_xi(sw2: float) -> float:

@@ -118,6 +118,7 @@ __all__ = [
     "RG_CUTOFFS",
     "sample_outputs",
     "sample_outputs_loop",
+    "SAMPLER_METHODS",
     "chunk_of",
     "accumulate_npoint",
     "npoint_ensemble",
@@ -143,6 +144,9 @@ __all__ = [
     "g6_prediction",
     "kappa_elements",
     "couplings_vs_width",
+    "extract_lambda",
+    "rg_flow",
+    "g6_prediction_ratios",
 ]
 
 ARCHITECTURES: tuple[str, ...] = ("gauss", "erf", "relu")
@@ -266,12 +270,28 @@ def hms_net(activation: str, input_dim: int = 1, **kw: Any) -> HMSNet:
     return HMSNet(activation, input_dim, **kw)
 
 
+def _two_point_np(act: Activation, q1: np.ndarray, q12: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    r""":math:`\mathbb E[\phi(u)\phi(v)]` in NumPy for the paper's three nets (no per-shape XLA compilation on
+    the large EFT grids); the activation's own closed form otherwise. Same formulas as :mod:`nnft.activations`."""
+    name = act.name
+    if name == "relu":
+        s = np.sqrt(q1 * q2)
+        c = np.clip(q12 / np.where(s > 0, s, 1.0), -1.0, 1.0)
+        th = np.arccos(c)
+        return s * (np.sin(th) + (np.pi - th) * c) / (2 * np.pi)
+    if name == "erf":
+        return (2 / np.pi) * np.arcsin(np.clip(2 * q12 / np.sqrt((1 + 2 * q1) * (1 + 2 * q2)), -1.0, 1.0))
+    if name == "gauss":
+        return np.exp(q12 - (q1 + q2) / 2)
+    return np.array(act.two_point(q1, q12, q2), dtype=_F64)
+
+
 def _kernel2(act: Activation, X: np.ndarray, Y: np.ndarray, sw2: float, sb2: float, same: bool) -> np.ndarray:
     d = X.shape[1]
     q1 = sb2 + sw2 * np.sum(X * X, axis=1) / d
     q2 = sb2 + sw2 * np.sum(Y * Y, axis=1) / d
     q12 = sb2 + sw2 * (X @ Y.T) / d
-    E = np.array(act.two_point(q1[:, None], q12, q2[None, :]), dtype=_F64)
+    E = _two_point_np(act, q1[:, None], q12, q2[None, :])
     if same:
         E[np.diag_indices(len(X))] = np.asarray(act.second_moment(q1), dtype=_F64)
     return sb2 + sw2 * E
@@ -329,21 +349,24 @@ def _root_key(key: Any) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=64)
-def _output_fn(act: Activation, width: int, d: int, dtype: str, batch: int):
+def _output_fn(act: Activation, width: int, d: int, dtype: str, batch: int, method: str = "weights"):
     """Jitted (root, start, X, q, sw2, sb2) -> f (batch, M) for networks start .. start + batch − 1."""
     dt = jnp.dtype(dtype)
 
+    from ..sampling.weights import layer_weights  # the weight-space sampler's draws: bit-compatible
+
     def one(key, X, q, sw2, sb2):
-        # layer keys and draw order as nnft.sampling.weights.layer_weights (bit-compatible)
-        kw, kb = jax.random.split(jax.random.fold_in(key, 1))
-        w0 = jnp.sqrt(sw2 / d).astype(dt) * jax.random.normal(kw, (width, d), dt)
-        b0 = jnp.sqrt(sb2).astype(dt) * jax.random.normal(kb, (width,), dt)
+        w0, b0 = layer_weights(jax.random.fold_in(key, 1), width, d, sw2, sb2, dt)
         z = w0 @ X.T + b0[:, None]  # (N, M)
-        g = act(z, q[None, :]) if act.needs_variance else act(z)
-        kw, kb = jax.random.split(jax.random.fold_in(key, 2))
-        w1 = jnp.sqrt(sw2 / width).astype(dt) * jax.random.normal(kw, (1, width), dt)
-        b1 = jnp.sqrt(sb2).astype(dt) * jax.random.normal(kb, (1,), dt)
-        return (w1 @ g.astype(dt) + b1[:, None])[0]
+        g = (act(z, q[None, :]) if act.needs_variance else act(z)).astype(dt)
+        if method == "weights":
+            w1, b1 = layer_weights(jax.random.fold_in(key, 2), 1, width, sw2, sb2, dt)
+            return (w1 @ g + b1[:, None])[0]
+        # conditional: given the hidden layer, f ~ N(0, sb2 + (sw2/N) gᵀg) exactly (M normals instead of N + 1)
+        S = sb2 + (sw2 / width) * (g.T @ g)
+        lam, V = jnp.linalg.eigh(S)
+        xi = jax.random.normal(jax.random.fold_in(key, 2), (X.shape[0],), dt)
+        return V @ (jnp.sqrt(jnp.clip(lam, 0.0, None)) * xi)
 
     def run(root, start, X, q, sw2, sb2):
         idx = start + jnp.arange(batch, dtype=jnp.uint32)
@@ -351,6 +374,9 @@ def _output_fn(act: Activation, width: int, d: int, dtype: str, batch: int):
         return jax.vmap(one, in_axes=(0, None, None, None, None))(keys, X, q, sw2, sb2)
 
     return jax.jit(run)
+
+
+SAMPLER_METHODS: tuple[str, ...] = ("weights", "conditional")
 
 
 _BATCH_BYTES = 1 << 26
@@ -366,6 +392,7 @@ def sample_outputs(
     start: int = 0,
     dtype: str = "float32",
     batch_size: int | None = None,
+    method: str = "weights",
 ) -> np.ndarray:
     r"""Outputs :math:`f(x_1..x_M)` of networks ``start .. start + n_networks − 1``, shape (n, M), float64.
 
@@ -373,6 +400,11 @@ def sample_outputs(
     network's outputs do not depend on batching or chunking. Depth 2 uses the dedicated vmapped sampler
     (O(N·M·d) per network, the same draws as ``nnft.sampling``'s weight-space sampler); deeper nets go
     through :func:`nnft.sampling.sample_chunk` (lattice method). ``dtype`` is the sampling precision.
+
+    ``method``: ``"weights"`` draws every weight (bit-identical to ``nnft.sampling``'s weight-space sampler);
+    ``"conditional"`` draws the hidden layer and then the outputs from their exact conditional law
+    :math:`\mathcal N(0, \sigma_b^2 + \frac{\sigma_W^2}{N}g^Tg)` (M normals instead of N + 1: about 1.5× fewer
+    random numbers for d = 1; same distribution, different stream).
     """
     X = net.inputs(X)
     width = check_positive_int("width", width)
@@ -383,6 +415,8 @@ def sample_outputs(
         raise NNFTInputError("n_networks", "network indices are folded into keys as uint32 (< 2**32)")
     if dtype not in ("float32", "float64"):
         raise NNFTInputError("dtype", f"must be 'float32' or 'float64', got {dtype!r}")
+    if method not in SAMPLER_METHODS:
+        raise NNFTInputError("method", f"must be one of {', '.join(SAMPLER_METHODS)}, got {method!r}")
     root = _root_key(key)
     if net.depth > 2:
         from ..sampling import sample_chunk
@@ -394,11 +428,12 @@ def sample_outputs(
     M = X.shape[0]
     item = np.dtype(dtype).itemsize
     if batch_size is None:
-        bs = max(1, min(n, _BATCH_BYTES // (4 * item * width * max(M, X.shape[1]))))
-        bs = 1 << int(math.log2(bs))  # few distinct compiled shapes
+        # a power of two fixed by the width (not by n): one compiled shape per width, the tail is padded
+        bs = max(1, min(8192, _BATCH_BYTES // (4 * item * width * max(M, X.shape[1]))))
+        bs = 1 << int(math.log2(bs))
     else:
         bs = min(check_positive_int("batch_size", batch_size), n)
-    fn = _output_fn(net.act, width, net.input_dim, dtype, bs)
+    fn = _output_fn(net.act, width, net.input_dim, dtype, bs, method)
     dt = jnp.dtype(dtype)
     Xj = jnp.asarray(X, dt)
     q = jnp.asarray(net.preactivation_variance(X), dt)
@@ -455,6 +490,7 @@ def accumulate_npoint(
     orders: Iterable[int] = (2, 4, 6),
     dtype: str = "float32",
     block: int = 1 << 15,
+    method: str = "weights",
 ) -> NPointMoments:
     """Streaming n-point moments of networks [start, stop) of a run of ``n_networks``, grouped in chunks.
 
@@ -469,9 +505,9 @@ def accumulate_npoint(
     out: NPointMoments | None = None
     for lo in range(start, stop, block):
         hi = min(lo + block, stop)
-        f = sample_outputs(net, X, width, hi - lo, key=key, start=lo, dtype=dtype)
+        f = sample_outputs(net, X, width, hi - lo, key=key, start=lo, dtype=dtype, method=method)
         part = NPointMoments.from_samples(
-            f, orders=orders, groups=chunk_of(lo, hi, n_networks, n_chunks), n_groups=n_chunks, block=4096
+            f, orders=orders, groups=chunk_of(lo, hi, n_networks, n_chunks), n_groups=n_chunks
         )
         out = part if out is None else out.merge(part)
     assert out is not None
@@ -489,6 +525,7 @@ def npoint_ensemble(
     orders: Iterable[int] = (2, 4, 6),
     dtype: str = "float32",
     block: int = 1 << 15,
+    method: str = "weights",
     progress: Callable[[int, int], None] | None = None,
 ) -> Correlators:
     """Sample ``n_networks`` networks of hidden width ``width`` and return their :class:`Correlators`.
@@ -504,7 +541,8 @@ def npoint_ensemble(
     for lo in range(0, n, block):
         hi = min(lo + block, n)
         part = accumulate_npoint(
-            net, X, width, lo, hi, key=key, n_networks=n, n_chunks=n_chunks, orders=orders, dtype=dtype, block=block
+            net, X, width, lo, hi, key=key, n_networks=n, n_chunks=n_chunks, orders=orders, dtype=dtype, block=block,
+            method=method,
         )
         stats = part if stats is None else stats.merge(part)
         if progress is not None:
@@ -531,13 +569,16 @@ class NPointTask:
     orders: tuple[int, ...] = (2, 4, 6)
     dtype: str = "float32"
     depth: int = 2
+    method: str = "weights"
 
     @classmethod
-    def make(cls, net: HMSNet, X: Any, width: int, *, seed: int = 0, orders=(2, 4, 6), dtype="float32") -> NPointTask:
+    def make(
+        cls, net: HMSNet, X: Any, width: int, *, seed: int = 0, orders=(2, 4, 6), dtype="float32", method="weights"
+    ) -> NPointTask:
         X = net.inputs(X)
         return cls(
             net.activation, net.input_dim, float(net.sw2), float(net.sb2), tuple(map(tuple, X.tolist())),
-            int(width), int(seed), tuple(orders), dtype, net.depth,
+            int(width), int(seed), tuple(int(n) for n in orders), dtype, net.depth, method,
         )  # fmt: skip
 
     @property
@@ -547,7 +588,8 @@ class NPointTask:
     @property
     def identity(self) -> dict[str, Any]:
         return {"task": "nnqft-npoint", **self.net.describe(), "inputs": [list(r) for r in self.inputs],
-                "width": self.width, "seed": self.seed, "orders": list(self.orders), "dtype": self.dtype}  # fmt: skip
+                "width": self.width, "seed": self.seed, "orders": list(self.orders), "dtype": self.dtype,
+                "method": self.method}  # fmt: skip
 
     def __call__(self, chunk: Any) -> Any:
         from ..run.store import ChunkData
@@ -555,6 +597,7 @@ class NPointTask:
         stats = accumulate_npoint(
             self.net, np.asarray(self.inputs), self.width, chunk.start, chunk.stop, key=self.seed,
             n_networks=chunk.n_networks, n_chunks=chunk.n_batches, orders=self.orders, dtype=self.dtype,
+            method=self.method,
         )  # fmt: skip
         return ChunkData({}, {"f": stats}, {"f": ()})
 
@@ -736,7 +779,7 @@ class Correlators:
         return self._merged.mean(n)
 
     def se(self, n: int) -> np.ndarray:
-        """Standard error of each element of :math:`\\bar G^{(n)}` (its own sample variance)."""
+        r"""Standard error of each element of :math:`\\bar G^{(n)}` (its own sample variance)."""
         return self._merged.se(n)
 
     def chunk_means(self, n: int) -> np.ndarray:
@@ -772,10 +815,10 @@ class Correlators:
 
     def connected(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         r"""Connected n-point function on the sorted tuples and its per-element jackknife s.e. (n = 4, 6)."""
-        fn = self._connected_fn(n)
+        fn = self.connected_function(n)
         return self.jackknife(fn, [4, 6] if n == 6 else [4])
 
-    def _connected_fn(self, n: int):
+    def connected_function(self, n: int):
         K = self.K
         if n == 4:
             gp4 = self.gp(4)
@@ -790,7 +833,7 @@ class Correlators:
         gp = self.gp(6)
         mask = self._mask(gp)
         w = _element_weights(self.M, 6)
-        conn = self._connected_fn(6)
+        conn = self.connected_function(6)
         val, se = self.jackknife(lambda G: _avg(np.abs(conn(G)) / np.where(mask, gp, 1.0), w, mask), [4, 6])
         s6 = np.std(self.chunk_means(6), axis=0, ddof=0)
         s4 = np.std(self.chunk_means(4), axis=0, ddof=0)
@@ -903,14 +946,19 @@ def _neuron_rule(net: HMSNet, X: np.ndarray, order: int | None) -> tuple[np.ndar
     act = net.act
     if r == 0:
         return np.zeros((1, X.shape[0])), np.ones(1), {"rule": "point", "rank": 0, "order": 0}
-    if act.smooth and r >= 3:
-        n = order or {3: 48, 4: 24}.get(r, max(4, int(_NODE_BUDGET ** (1 / r))))
+    if r <= 3:
+        n = order or {1: 24, 2: 16, 3: 10}[r]
+        xi, w = _nested_rule(A, n)
+        info = {"rule": "nested-split", "rank": r, "order": n}
+    elif act.smooth:
+        n = order or (40 if r == 4 else max(4, int((2 * _NODE_BUDGET) ** (1 / r))))
         xi, w = _gh_rule(r, n)
         info = {"rule": "gauss-hermite", "rank": r, "order": n}
     else:
-        n = order or {1: 96, 2: 48, 3: 24}.get(r, 8)
-        xi, w = _nested_rule(A, n)
-        info = {"rule": "nested-split", "rank": r, "order": n}
+        raise NNFTInputError(
+            "inputs", f"exact moments of the non-smooth {act.name!r} neuron are implemented for pre-activations of "
+            f"rank <= 3 (here {r}: d_in + 1 with a bias); use d_in <= 2, or sb2 = 0 with d_in <= 3"
+        )
     if xi.shape[0] > 4 * _NODE_BUDGET:
         raise NNFTInputError(
             "inputs", f"exact neuron moments need a rank-{r} quadrature with {xi.shape[0]} nodes; "
@@ -918,6 +966,16 @@ def _neuron_rule(net: HMSNet, X: np.ndarray, order: int | None) -> tuple[np.ndar
         )
     info["nodes"] = int(xi.shape[0])
     return xi @ A.T, w, info
+
+
+@functools.lru_cache(maxsize=32)
+def _tuple_tree(M: int, nmax: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Sorted k-tuple u = (parent (k−1)-tuple, last index): products grow one factor per order."""
+    tree = {}
+    for k in range(2, nmax + 1):
+        idx = multiset_indices(M, k)
+        tree[k] = (multiset_position(M, idx[:, :-1]), idx[:, -1].copy())
+    return tree
 
 
 def neuron_moments(
@@ -947,20 +1005,23 @@ def neuron_moments(
         return (out, meta) if info else out
     Z, w, meta = _neuron_rule(net, X, order)
     act = net.act
-    q = net.preactivation_variance(X)
+    q = jnp.asarray(net.preactivation_variance(X))
+    nmax = max(orders)
+    tree = _tuple_tree(M, nmax)
     for n in orders:
         out[n] = np.zeros(n_unique(M, n))
-    blk = max(1, (1 << 24) // max(n_unique(M, max(orders)), 1))
+    blk = max(1, (1 << 24) // max(sum(n_unique(M, k) for k in range(1, nmax + 1)), 1))
     for lo in range(0, Z.shape[0], blk):
         z = jnp.asarray(Z[lo : lo + blk])
-        phi = np.asarray(act(z, jnp.asarray(q)[None, :]) if act.needs_variance else act(z), dtype=_F64)
+        phi = np.asarray(act(z, q[None, :]) if act.needs_variance else act(z), dtype=_F64)
         wb = w[lo : lo + blk]
-        for n in orders:
-            idx = multiset_indices(M, n)
-            prod = phi[:, idx[:, 0]].copy()
-            for k in range(1, n):
-                prod *= phi[:, idx[:, k]]
-            out[n] += wb @ prod
+        prod = phi
+        for k in range(1, nmax + 1):
+            if k > 1:
+                parent, last = tree[k]
+                prod = prod[:, parent] * phi[:, last]
+            if k in out:
+                out[k] += wb @ prod
     return (out, meta) if info else out
 
 
@@ -1043,13 +1104,37 @@ def _poly_pow(p: np.ndarray, n: int, deg: int) -> np.ndarray:
     return result
 
 
-def output_moments(net: HMSNet, x: Any, width: int, max_order: int) -> np.ndarray:
+def _neuron_even_moments(act: Activation, q: float, mmax: int, cut: float | None) -> np.ndarray:
+    r""":math:`\mathbb E[g^{2j};\,|z| \le c\sqrt q]`, z ~ N(0, q), j = 0..mmax (no truncation for ``cut=None``)."""
+    if cut is None:
+        return np.array([1.0] + [float(act.moment(q, 2 * j)) for j in range(1, mmax + 1)])
+    c = float(cut)
+    if act.name == "gauss":  # E[e^{2j(z-q)}; |z| <= c√q] = e^{2j²q-2jq} [Φ(c - 2j√q) - Φ(-c - 2j√q)]
+        from scipy.special import ndtr
+
+        rq = math.sqrt(q)
+        return np.array(
+            [math.exp(2 * j * j * q - 2 * j * q) * (ndtr(c - 2 * j * rq) - ndtr(-c - 2 * j * rq)) for j in range(mmax + 1)]
+        )
+    x, w = _gl(64)
+    edges = np.unique(np.clip([-c, -4.0, 0.0, 4.0, c], -c, c))
+    t = np.concatenate([a + (b - a) * (x + 1) / 2 for a, b in zip(edges[:-1], edges[1:])])
+    wt = np.concatenate([(b - a) / 2 * w for a, b in zip(edges[:-1], edges[1:])]) * np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    z = jnp.asarray(math.sqrt(q) * t)
+    g = np.asarray(act(z, jnp.asarray(q)) if act.needs_variance else act(z), dtype=_F64)
+    return np.array([float(np.sum(wt * g ** (2 * j))) for j in range(mmax + 1)])
+
+
+def output_moments(net: HMSNet, x: Any, width: int, max_order: int, *, truncate: float | None = None) -> np.ndarray:
     r"""Exact :math:`\mathbb E[f(x)^{k}]` for k = 0..max_order at one input x (odd k are 0).
 
     Given the hidden layer, :math:`f \sim \mathcal N(0, s^2)` with :math:`s^2 = \sigma_b^2 + \frac{\sigma_W^2}{N}\sum_j g_j^2`,
     so :math:`\mathbb E f^{2m} = (2m-1)!!\,\mathbb E s^{2m}`, and the exponential generating function of
     :math:`s^2` is :math:`e^{\sigma_b^2t}\,P(\sigma_W^2t/N)^N` with :math:`P(t) = \sum_j \mathbb E[g^{2j}]t^j/j!`:
     every coefficient is positive, so the result has no cancellation (Gauss-net moments up to e^{260} are fine).
+
+    ``truncate = c``: every hidden pre-activation is restricted to :math:`|z| \le c\sqrt q` (the moments of
+    an ensemble in which no neuron is beyond c standard deviations; used by :func:`tail_diagnostics`).
     """
     if net.depth != 2:
         raise NNFTInputError("net", "exact output moments are for one hidden layer (depth 2)")
@@ -1058,8 +1143,7 @@ def output_moments(net: HMSNet, x: Any, width: int, max_order: int) -> np.ndarra
     kmax = check_positive_int("max_order", max_order, minimum=0)
     mmax = kmax // 2
     q = float(net.preactivation_variance(x)[0])
-    act = net.act
-    ey = np.array([1.0] + [float(act.moment(q, 2 * j)) for j in range(1, mmax + 1)])  # E g^{2j}
+    ey = _neuron_even_moments(net.act, q, mmax, truncate)  # E g^{2j}
     c = net.sw2 / N
     P = np.array([ey[j] * c**j / math.factorial(j) for j in range(mmax + 1)])
     Bias = np.array([net.sb2**j / math.factorial(j) for j in range(mmax + 1)])
@@ -1073,39 +1157,58 @@ def output_moments(net: HMSNet, x: Any, width: int, max_order: int) -> np.ndarra
 
 @dataclass(frozen=True)
 class TailDiagnostic:
-    r"""How well n_networks samples resolve the n-point function (exact moments; worst input).
+    r"""Can ``n_networks`` sampled networks resolve the n-point function? (worst input of the set)
 
-    ``rel_se``: true relative standard error of :math:`\hat G_n` at the worst input with all networks;
-    ``rel_se_chunk``: the same for one chunk (the background's scale); ``kurtosis``: of :math:`Y = f^n`;
-    ``se_reliability``: :math:`\sqrt{(\kappa_Y - 1)/n}`, the relative error of the sample variance of Y
-    (so of the reported error bar); ``resolved``: ``se_reliability < 0.5`` and ``rel_se < 0.5``.
+    * ``exact``: :math:`\mathbb E f(x)^n`; ``typical``: the same in an ensemble cut at the largest hidden
+      pre-activation a sample of n·N neurons is expected to contain (``cut_sd`` standard deviations, where
+      the expected number of neurons beyond is 1): what a Monte Carlo run *typically* returns. ``captured``
+      = typical/exact.
+    * ``deviation_exact`` / ``deviation_typical``: the diagonal-element signal of the order: n = 4
+      :math:`|G_4/G_{4,GP} - 1|`, n = 6 the connected :math:`|G_{6,c}|/G_{6,GP}`, n = 2 ``1 − captured``.
+    * ``rel_se``, ``rel_se_chunk``: true relative standard error of :math:`\hat G_n` (all networks / one chunk);
+      ``kurtosis`` of :math:`Y = f^n`; ``se_reliability`` :math:`= \sqrt{(\kappa_Y - 1)/n}`, the relative error of
+      the sample variance of Y, i.e. of the Monte Carlo error bar.
+    * ``resolved``: the typical Monte Carlo signal is within 5 % of the exact one (n = 2: captured ≥ 0.99);
+      ``se_reliable``: ``se_reliability < 0.5``.
     """
 
     order: int
     input_index: int
-    mean: float
+    exact: float
+    typical: float
+    captured: float
+    deviation_exact: float
+    deviation_typical: float
+    cut_sd: float
     rel_se: float
     rel_se_chunk: float
     kurtosis: float
     se_reliability: float
     resolved: bool
+    se_reliable: bool
 
 
 def tail_diagnostics(
     net: HMSNet, X: Any, width: int, n_networks: int, *, orders: Iterable[int] = (2, 4, 6), n_chunks: int = 10
 ) -> list[TailDiagnostic]:
-    """Per order n: can ``n_networks`` networks resolve G_n? From the exact :math:`\\mathbb E f^k`, k ≤ 4n.
+    r"""Per order n, whether ``n_networks`` networks resolve G_n, from exact moments (see :class:`TailDiagnostic`).
 
-    By Hölder, :math:`\\mathbb E\\prod_{k\\le n}f(x_{i_k})^{2} \\le \\max_a\\mathbb E f(x_a)^{2n}`, so the worst
-    diagonal element bounds the variance of every element.
+    By Hölder, :math:`\mathbb E\prod_{k\le n}f(x_{i_k})^{2} \le \max_a\mathbb E f(x_a)^{2n}`: the worst diagonal
+    element bounds the variance of every element. The worst input is the one with the least resolved signal.
     """
+    from scipy.special import ndtri
+
     X = net.inputs(X)
     n = check_positive_int("n_networks", n_networks)
+    N = check_positive_int("width", width)
+    cut = float(-ndtri(1.0 / (2.0 * n * N)))  # E #(neurons with |z| > cut·sd) = 1
     out = []
     for p in sorted({check_positive_int("orders", o) for o in orders}):
         worst: TailDiagnostic | None = None
         for a in range(X.shape[0]):
-            m = output_moments(net, X[a], width, 4 * p)
+            m = output_moments(net, X[a], N, 4 * p)
+            mt = output_moments(net, X[a], N, max(p, 4), truncate=cut)
+            K = m[2]
             mu, m2, m3, m4 = m[p], m[2 * p], m[3 * p], m[4 * p]
             var = max(m2 - mu * mu, 0.0)
             c4 = m4 - 4 * mu * m3 + 6 * mu * mu * m2 - 3 * mu**4
@@ -1113,8 +1216,21 @@ def tail_diagnostics(
             rel = math.sqrt(var / n) / abs(mu) if mu else float("inf")
             rel_c = math.sqrt(var / max(n // n_chunks, 1)) / abs(mu) if mu else float("inf")
             rel_se_se = math.sqrt(max(kurt - 1, 0.0) / n)
-            d = TailDiagnostic(p, a, mu, rel, rel_c, kurt, rel_se_se, bool(rel_se_se < 0.5 and rel < 0.5))
-            if worst is None or d.se_reliability > worst.se_reliability:
+            captured = mt[p] / mu if mu else float("nan")
+            if p == 4:
+                dev_e, dev_t = abs(m[4] / (3 * K * K) - 1), abs(mt[4] / (3 * K * K) - 1)
+            elif p == 6:
+                gp = 15 * K**3
+                dev_e = abs(m[6] - 15 * m[4] * K + 30 * K**3) / gp
+                dev_t = abs(mt[6] - 15 * mt[4] * K + 30 * K**3) / gp
+            else:
+                dev_e, dev_t = 0.0, abs(1 - captured)
+            ok = captured >= 0.99 if p == 2 else abs(dev_t - dev_e) <= 0.05 * dev_e
+            d = TailDiagnostic(
+                p, a, float(mu), float(mt[p]), float(captured), float(dev_e), float(dev_t), cut,
+                rel, rel_c, float(kurt), rel_se_se, bool(ok), bool(rel_se_se < 0.5),
+            )  # fmt: skip
+            if worst is None or (not d.resolved, d.se_reliability) > (not worst.resolved, worst.se_reliability):
                 worst = d
         assert worst is not None
         out.append(worst)
@@ -1436,3 +1552,88 @@ def couplings_vs_width(
     w = np.asarray(ws, dtype=_F64)
     lam_a, kap_a = np.asarray(lam), np.asarray(kap)
     return {"width": w, "lam": lam_a, "lam_N": lam_a * w, "kappa": kap_a, "kappa_N2": kap_a * w**2}
+
+
+# ============================================================================ 5b. EFT from Monte Carlo data
+def extract_lambda(
+    corr: Correlators,
+    cutoff: float,
+    *,
+    terms: Sequence[str] = ("local0",),
+    propagator: str = "eft",
+    eft: EFTIntegrals | None = None,
+) -> CouplingFit:
+    r"""Least-squares couplings from the measured :math:`\delta G_4 = \bar G_4 - G_{4,GP}` of an ensemble.
+
+    Weights 1/se² from each element's own sample variance; errors by the leave-one-chunk-out jackknife.
+    ``terms`` ⊂ {"local0", "local2", "nonlocal"} (:meth:`EFTIntegrals.design`).
+    """
+    eft = eft or EFTIntegrals(corr.net, corr.inputs, cutoff, propagator=propagator)
+    gp4 = corr.gp(4)
+    return fit_couplings(
+        corr.mean(4) - gp4, eft.design(terms), se=corr.se(4), chunks=corr.chunk_means(4) - gp4,
+        counts=corr.counts, terms=tuple(terms),
+    )  # fmt: skip
+
+
+def rg_flow(corr: Correlators, cutoffs: Iterable[float], *, propagator: str = "eft") -> tuple[RGFit, RGFit]:
+    r"""The code's RG analysis on Monte Carlo data: per-element λ(Λ) = −δG4/T0(Λ) at every cutoff, pooled fit
+    of log10|λ| on log10 Λ. Returns (fit, jackknife standard errors of slope and intercept, as an RGFit whose
+    ``slope``/``intercept`` fields hold the errors)."""
+    L = np.asarray(list(cutoffs), dtype=_F64)
+    T0 = np.stack([EFTIntegrals(corr.net, corr.inputs, c, propagator=propagator).T0() for c in L])
+    gp4 = corr.gp(4)
+
+    def lam(G):
+        dg = G(4) - gp4
+        return np.where(T0 != 0, -dg[None, :] / np.where(T0 != 0, T0, 1.0), np.nan)
+
+    fit = rg_fit(L, lam(lambda n: corr.mean(n)))
+
+    def coefs(G):
+        f = rg_fit(L, lam(G))
+        return np.array([f.slope, f.intercept])
+
+    _, se = corr.jackknife(coefs, [4])
+    err = RGFit(float(se[0]), float(se[1]), float("nan"), float("nan"), float("nan"), fit.n_points)
+    return fit, err
+
+
+def g6_prediction_ratios(
+    corr: Correlators,
+    cutoffs: Iterable[float],
+    *,
+    propagator: str = "eft",
+    spectator: str = "full",
+) -> dict[str, np.ndarray]:
+    r"""The code's 6-point test (note §3.3, corrected): per cutoff, element means of :math:`G_{6,GP}/\bar G_6`
+    and :math:`(G_{6,GP} + \lambda\text{-term})/\bar G_6`, with λ̄ the element mean of the per-element λ
+    re-estimated in every jackknife replicate. All 462 sorted 6-tuples, full-K spectators by default.
+
+    Returns arrays over cutoffs: ``cutoff, lam, lam_se, gp_ratio, gp_ratio_se, pred_ratio, pred_ratio_se``.
+    """
+    L = np.asarray(list(cutoffs), dtype=_F64)
+    gp4, gp6 = corr.gp(4), corr.gp(6)
+    K = corr.K
+    Ks = K if spectator == "full" else K - corr.net.sb2
+    if spectator not in ("full", "eft"):
+        raise NNFTInputError("spectator", f"must be 'full' or 'eft', got {spectator!r}")
+    out: dict[str, list[float]] = {k: [] for k in ("lam", "lam_se", "gp_ratio", "gp_ratio_se", "pred_ratio", "pred_ratio_se")}
+    for c in L:
+        T0 = EFTIntegrals(corr.net, corr.inputs, c, propagator=propagator).T0()
+
+        def stats(G, T0=T0):
+            lam_e = np.where(T0 != 0, -(G(4) - gp4) / np.where(T0 != 0, T0, 1.0), np.nan)
+            lam = np.nanmean(lam_e)
+            g6 = G(6)
+            ok = np.abs(g6) > 0
+            pred = gp6 + sum_over_pairs(-T0 * lam, Ks, 6)
+            return np.array([lam, np.mean(gp6[ok] / g6[ok]), np.mean(pred[ok] / g6[ok])])
+
+        val, se = corr.jackknife(stats, [4, 6])
+        for k, v, s in zip(("lam", "gp_ratio", "pred_ratio"), val, se):
+            out[k].append(float(v))
+            out[k + "_se"].append(float(s))
+    res = {k: np.asarray(v) for k, v in out.items()}
+    res["cutoff"] = L
+    return res
