@@ -96,7 +96,7 @@ def test_sampler_is_the_weight_space_sampler():
     act = "gauss"  # the Gauss-net also checks the input-dependent normalisation e^{z - q(x)}
     net = Q.HMSNet(act, 2)
     X = Q.paper_inputs(act, 2)
-    f = Q.sample_outputs(net, X, 7, 40, key=jax.random.key(3), start=11, dtype="float64")
+    f = Q.sample_outputs(net, X, 7, 40, key=jax.random.key(3), start=11, dtype="float64", method="weights")
     ref = sample_chunk(net.network_spec(7), X, 40, key=jax.random.key(3), start=11, method="weights",
                        record="output", dtype="float64")["output"][:, 0, :]  # fmt: skip
     np.testing.assert_allclose(f, ref, rtol=1e-12, atol=1e-12)
@@ -105,9 +105,10 @@ def test_sampler_is_the_weight_space_sampler():
 def test_sampler_does_not_depend_on_batching():
     net = Q.HMSNet("gauss", 2)
     X = Q.paper_inputs("gauss", 2)
-    a = Q.sample_outputs(net, X, 7, 30, key=7, dtype="float64")
-    b = Q.sample_outputs(net, X, 7, 17, key=7, start=13, dtype="float64", batch_size=4)
-    np.testing.assert_array_equal(a[13:], b)
+    for method in Q.SAMPLER_METHODS:
+        a = Q.sample_outputs(net, X, 7, 30, key=7, dtype="float64", method=method)
+        b = Q.sample_outputs(net, X, 7, 17, key=7, start=13, dtype="float64", batch_size=4, method=method)
+        np.testing.assert_allclose(a[13:], b, rtol=1e-13, atol=1e-13)
     with pytest.raises(NNFTInputError, match="key"):
         Q.sample_outputs(net, X, 7, 3, key=jax.random.PRNGKey(0))
 
@@ -252,11 +253,12 @@ def test_relu_m4_N_is_5_and_m6c_N2_is_44(N):
     assert abs(c.connected_deviation().value * N**2 - 44.0) < Z_TOL * se6 * N**2
 
 
-@pytest.mark.parametrize("N", [2, 5, 20])
-def test_exact_cumulants_against_simulation_relu_d2(N):
+@pytest.mark.parametrize("N, method", [(2, "weights"), (5, "conditional"), (20, "conditional")])
+def test_exact_cumulants_against_simulation_relu_d2(N, method):
+    # both exact samplers are checked against the exact cumulants (weight space at N = 2)
     net = Q.HMSNet("relu", 2)
     X = Q.paper_inputs("relu", 2)
-    c = Q.npoint_ensemble(net, X, N, 200_000, key=SEED + 100 + N)
+    c = Q.npoint_ensemble(net, X, N, 200_000, key=SEED + 100 + N, method=method)
     ex = Q.exact_npoint(net, X, N)
     # E[f f'] = K exactly at every N (note §1.2): the absolute scales of W0 (σW²/d), W1 (σW²/N), biases
     i2 = c.indices(2)

@@ -254,7 +254,11 @@ def kernel_map_jacobian(activation: str | Activation, sw2: float, sb2: float, K:
     A symmetric perturbation of the off-diagonal g_s moves both K_ab and K_ba. By forward-mode autodiff.
     """
     act = get_activation(activation)
-    K = jnp.asarray(K, dtype=float)
+    return _jacobian(act, float(sw2), float(sb2), jnp.asarray(K, dtype=float))
+
+
+@partial(jax.jit, static_argnums=0)
+def _jacobian(act: Activation, sw2: float, sb2: float, K: Array) -> Array:
     iu = _triu(K.shape[0])
 
     def F(g):

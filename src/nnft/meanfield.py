@@ -220,7 +220,8 @@ def mean_field(activation: str | Activation, sw2: float, sb2: float) -> MeanFiel
     if np.isfinite(q):
         x1 = float(chi1(act, sw2, sb2, q))
         xp = float(chi_par(act, sw2, sb2, q))
-        c = float(fixed_point_c(act, sw2, sb2, q, chi=x1))
+        # the correlation solver is only needed (and only compiled) in the chaotic phase
+        c = float(fixed_point_c(act, sw2, sb2, q, chi=x1)) if x1 > 1 + CRITICAL_TOL else 1.0
         if c < 1:
             xc = float(sw2 * act.derivative_two_point(q, c * q, q))
         else:

@@ -33,6 +33,8 @@ def network_keys(root_key: Array, start: int, stop: int) -> Array:
         raise NNFTInputError("key", "must be one typed key, e.g. jax.random.key(seed)")
     if not (0 <= start < stop):
         raise NNFTInputError("start/stop", f"need 0 <= start < stop, got start={start}, stop={stop}")
+    if stop > 2**32:
+        raise NNFTInputError("start/stop", f"network indices are folded into keys as uint32: need stop <= 2**32, got {stop}")
     idx = jnp.arange(start, stop, dtype=jnp.uint32)
     return jax.vmap(lambda i: jax.random.fold_in(root_key, i))(idx)
 
