@@ -105,9 +105,9 @@ def test_sampler_is_the_weight_space_sampler():
 def test_sampler_does_not_depend_on_batching():
     net = Q.HMSNet("gauss", 2)
     X = Q.paper_inputs("gauss", 2)
-    for method in Q.SAMPLER_METHODS:
+    for method, bs in (("weights", None), ("conditional", 4)):
         a = Q.sample_outputs(net, X, 7, 30, key=7, dtype="float64", method=method)
-        b = Q.sample_outputs(net, X, 7, 17, key=7, start=13, dtype="float64", batch_size=4, method=method)
+        b = Q.sample_outputs(net, X, 7, 17, key=7, start=13, dtype="float64", batch_size=bs, method=method)
         np.testing.assert_allclose(a[13:], b, rtol=1e-13, atol=1e-13)
     with pytest.raises(NNFTInputError, match="key"):
         Q.sample_outputs(net, X, 7, 3, key=jax.random.PRNGKey(0))
@@ -289,7 +289,10 @@ def test_gauss_net_heavy_tails_are_flagged():
     assert diag[6].deviation_typical < 0.5 * diag[6].deviation_exact
     c = Q.npoint_ensemble(net, X, 2, 100_000, key=SEED + 200)
     ex = Q.exact_npoint(net, X, 2)
-    assert c.deviation(6).value < 0.5 * ex.deviation(6)  # MC underestimates (note §4.3), as predicted
+    # the Monte Carlo 6-point is not resolved: either it misses the exact value by far more than its own error
+    # bar (the typical outcome: rare networks not sampled, note §4.3) or its error bar is of its own size
+    d6 = c.deviation(6)
+    assert abs(d6.value - ex.deviation(6)) > Z_TOL * d6.se or d6.se > 0.5 * d6.value
     assert c.deviation(2).value < Z_TOL * c.deviation(2).se + 0.01
     # at N = 1000 with the paper's 10^6 networks the 4-point is resolved, the 6-point still is not
     big = {t.order: t for t in Q.tail_diagnostics(net, X, 1000, 1_000_000)}
@@ -459,3 +462,30 @@ def test_rg_and_g6_prediction_from_simulation(relu_d1_n20):
     lam = Q.extract_lambda(c, 10.0)
     exact = np.nanmean(Q.lambda_elements(Q.exact_npoint(c.net, c.inputs, 20).Gc[4], Q.EFTIntegrals(c.net, c.inputs, 10.0)))
     assert abs(lam.value[0] - exact) < Z_TOL * lam.se[0]
+
+
+# ============================================================================ runs and the reproduction
+def test_npoint_task_through_the_run_store_matches_in_memory(tmp_path):
+    from nnft.run import load_statistics, run
+
+    net = Q.HMSNet("relu")
+    X = np.array([[0.2], [1.2]])
+    task = Q.NPointTask.make(net, X, 5, seed=11)
+    s = run(task, tmp_path / "r", n_networks=3000, chunk_size=700, n_batches=10, quiet=True)
+    c = Q.Correlators.from_run(task, load_statistics(s.result)["f"])
+    ref = Q.npoint_ensemble(net, X, 5, 3000, key=11)
+    for n in (2, 4, 6):
+        np.testing.assert_allclose(c.mean(n), ref.mean(n), rtol=1e-12)
+        np.testing.assert_allclose(c.chunk_means(n), ref.chunk_means(n), rtol=1e-12)
+
+
+def test_reproduction_is_registered_and_its_exact_curves_scale():
+    from nnft.reproduce import get_reproduction
+    from nnft.reproduce import halverson2020 as H
+
+    assert get_reproduction("halverson2020").name == "halverson2020"
+    ex = Q.exact_npoint(Q.HMSNet("relu"), Q.paper_inputs("relu"), 7)
+    cur = H._exact_curves(ex, np.array([2.0, 20.0]))
+    np.testing.assert_allclose(cur["m4"], [2.5, 0.25], rtol=1e-12)
+    np.testing.assert_allclose(cur["m6c"], [11.0, 0.11], rtol=1e-12)
+    np.testing.assert_allclose(cur["m6"], [18.5, 0.86], rtol=1e-12)

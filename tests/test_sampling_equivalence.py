@@ -166,6 +166,11 @@ def test_per_network_random_inputs():
     a = sample_chunk(net, spec, 6, key=root, method="lattice", record="norm")["norm"]
     b = sample_chunk(net, spec, 3, key=root, start=3, method="lattice", record="norm")["norm"]
     np.testing.assert_array_equal(a[3:], b)
+    # the same inputs given explicitly, one set per network (an (n, M, d) array)
+    xs = np.stack([np.asarray(jax.random.normal(jax.random.fold_in(k, 0), (1, 7), "float32")) for k in network_keys(root, 0, 6)])
+    xs *= np.sqrt(7) / np.linalg.norm(xs, axis=2, keepdims=True)
+    c = sample_chunk(net, xs, 6, key=root, method="lattice", record="norm")["norm"]
+    np.testing.assert_allclose(c, a, rtol=1e-5)
     fixed = InputsSpec(random="gaussian", n_inputs=8, seed=1)
     net20 = NetworkSpec(depth=DEPTH, width=20, activation="tanh", sw2=SW2["tanh"], sb2=SB2, input_dim=5)
     r = sample_chunk(net20, fixed, 4, key=root, method="weights", record="gram")

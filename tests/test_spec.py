@@ -156,7 +156,7 @@ def test_run_cross_checks():
         RunSpec(**d)
     with pytest.raises(NNFTInputError) as e:
         RunSpec(**run_dict(ensemble={"method": "collective"}))
-    assert "piecewise-linear" in str(e.value)
+    assert "piecewise-linear" in str(e.value) and e.value.parameter == "ensemble.method"
     with pytest.raises(NNFTInputError, match="only method='weights'"):
         RunSpec(**run_dict(network={"architecture": "recurrent", "width": 3}))
 

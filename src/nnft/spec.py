@@ -342,7 +342,7 @@ class InputsSpec(_Spec):
         bad = ~np.isfinite(arr)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise NNFTInputError("values", f"contains a non-finite value ({arr[idx]!r}) at index {idx}; inputs must be finite")
+            raise NNFTInputError("values", f"contains a non-finite value ({float(arr[idx])!r}) at index {idx}; inputs must be finite")
         return tuple(tuple(float(x) for x in row) for row in arr)
 
     @field_validator("n_inputs", mode="before")
@@ -486,7 +486,11 @@ class RunSpec(_Spec):
     def _cross(self):
         from .sampling import check_compatible
 
-        check_compatible(self.network, self.inputs, method=self.ensemble.method, record=self.ensemble.record)
+        try:
+            check_compatible(self.network, self.inputs, method=self.ensemble.method, record=self.ensemble.record)
+        except NNFTInputError as e:
+            where = {"method": "ensemble.method", "record": "ensemble.record", "activation": "network.activation"}
+            raise NNFTInputError(where.get(e.parameter, e.parameter), str(e).split(": ", 1)[-1]) from None
         return self
 
     # ----------------------------------------------------------------- TOML

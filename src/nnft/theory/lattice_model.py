@@ -73,7 +73,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import jax
@@ -84,7 +83,7 @@ from jax.scipy.special import gammaln as jgammaln
 
 from ..activations import Activation, get_activation
 from ..errors import NNFTInputError, check_positive_int, check_variance
-from ..gaussian import expect_1d
+from ..gaussian import split_rule
 
 Array = jnp.ndarray
 
@@ -408,8 +407,6 @@ def _tilted_moments(act: Activation, theta: Array, order: int):
 
 def _expect_vec(f: Callable[[Array], Array], v: Array, order: int) -> Array:
     """E[f(u)] for a vector-valued f, u ~ N(0, v), split Gauss–Legendre rule (kink at 0 on a node boundary)."""
-    from ..gaussian import split_rule
-
     x, w = split_rule(order)
     vals = f(jnp.sqrt(v) * jnp.asarray(x))  # (K, nodes)
     return jnp.sum(vals * jnp.asarray(w), axis=-1)
@@ -790,8 +787,9 @@ class FluctuationSpectrum:
     r"""Gaussian fluctuation spectrum of a lattice model.
 
     ``covariance[i]`` is Σ(qs[i]) (F × F, complex Hermitian), ``inverse_covariance[i]`` its inverse, in the
-    order of ``fields``; ``normalisation`` states the Fourier convention (module docstring); ``rescaled``
-    says whether the fields are ε̃ = ``scales`` · ε. ``blocks`` = (A₀, A₁) in natural units.
+    order of ``fields``; ``normalisation`` states the Fourier convention (module docstring); ``scales`` are
+    the factors of the rescaled fields ε̃ = ``scales`` · ε and ``rescaled`` says whether the matrices are in
+    ε̃ (True) or in the natural fields ε (False). ``blocks`` = (A₀, A₁) in natural units.
     """
 
     qs: np.ndarray
@@ -847,7 +845,7 @@ def fluctuation_spectrum(
         fields=model.fields,
         normalisation=FOURIER_NORMALISATION,
         rescaled=rescaled,
-        scales=scales if rescaled else np.ones_like(scales),
+        scales=scales,
         saddle=dict(zip(model.fields, map(float, model.saddle))),
         model=model.name,
         width=model.width,
@@ -1293,10 +1291,11 @@ def paper_relu_inverse_covariance(qs: Any, sw2: float) -> np.ndarray:
     .. math:: \begin{pmatrix}1+\sigma_w^4/2-\sigma_w^2\cos q & -\tfrac12\sigma_w^2e^{-iq} & \tfrac12\\
               -\tfrac12\sigma_w^2e^{iq} & 1 & -\tfrac12\\ \tfrac12 & -\tfrac12 & 3\end{pmatrix}.
 
-    **Erratum**: the Hessian of eq. 79 (= eq. 94 of the appendix, which is right) in the fields ε̃ has k-row
-    (1, −1, 6) — twice the printed (½, −½, 3): eq. 94 → eq. 95 rescales ε_k by 1/√N but keeps the
-    coefficients 3 and 1 of 6/N and 2/r as if ε_k were rescaled by √(2/N) and √2·... inconsistently. The
-    printed matrix gives Var ε̃_k = 0.40 at σw² ≈ 0 instead of the binomial 1/4.
+    **Erratum**: the Hessian of eq. 79 — which is eq. 94 of the appendix, correct — in the fields ε̃ has the
+    k row (1, −1, 6) (k = negatives; (−1, 1, 6) for k = positives), twice the printed (½, −½, 3): going from
+    eq. 94 to eq. 95 the substitution ε_k → √N ε̃_k turns 6/N ε_k² into 6 ε̃_k² and 2√(2/(N D*)) ε_k ε± into
+    2 ε̃_k ε̃±, but eq. 95/21 print 3 and 1. The printed matrix gives Var ε̃_k = 0.40 at σw² → 0 instead of
+    the binomial 1/4, and Var ε̃± 12% too small; simulation agrees with the corrected matrix.
     """
     q = np.atleast_1d(np.asarray(qs, dtype=float))
     out = np.zeros((q.size, 3, 3), dtype=complex)

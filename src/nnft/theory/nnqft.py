@@ -1109,7 +1109,7 @@ def _poly_pow(p: np.ndarray, n: int, deg: int) -> np.ndarray:
 
 
 def _neuron_even_moments(act: Activation, q: float, mmax: int, cut: float | None) -> np.ndarray:
-    r""":math:`\mathbb E[g^{2j};\,|z| \le c\sqrt q]`, z ~ N(0, q), j = 0..mmax (no truncation for ``cut=None``)."""
+    r""":math:`\mathbb E[g^{2j}\,|\,|z| \le c\sqrt q]`, z ~ N(0, q), j = 0..mmax (no truncation for ``cut=None``)."""
     if cut is None:
         return np.array([1.0] + [float(act.moment(q, 2 * j)) for j in range(1, mmax + 1)])
     c = float(cut)
@@ -1117,16 +1117,18 @@ def _neuron_even_moments(act: Activation, q: float, mmax: int, cut: float | None
         from scipy.special import ndtr
 
         rq = math.sqrt(q)
-        return np.array(
+        m = np.array(
             [math.exp(2 * j * j * q - 2 * j * q) * (ndtr(c - 2 * j * rq) - ndtr(-c - 2 * j * rq)) for j in range(mmax + 1)]
         )
+        return m / m[0]
     x, w = _gl(64)
     edges = np.unique(np.clip([-c, -4.0, 0.0, 4.0, c], -c, c))
     t = np.concatenate([a + (b - a) * (x + 1) / 2 for a, b in zip(edges[:-1], edges[1:])])
     wt = np.concatenate([(b - a) / 2 * w for a, b in zip(edges[:-1], edges[1:])]) * np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
     z = jnp.asarray(math.sqrt(q) * t)
     g = np.asarray(act(z, jnp.asarray(q)) if act.needs_variance else act(z), dtype=_F64)
-    return np.array([float(np.sum(wt * g ** (2 * j))) for j in range(mmax + 1)])
+    m = np.array([float(np.sum(wt * g ** (2 * j))) for j in range(mmax + 1)])
+    return m / m[0]
 
 
 def output_moments(net: HMSNet, x: Any, width: int, max_order: int, *, truncate: float | None = None) -> np.ndarray:
@@ -1137,7 +1139,7 @@ def output_moments(net: HMSNet, x: Any, width: int, max_order: int, *, truncate:
     :math:`s^2` is :math:`e^{\sigma_b^2t}\,P(\sigma_W^2t/N)^N` with :math:`P(t) = \sum_j \mathbb E[g^{2j}]t^j/j!`:
     every coefficient is positive, so the result has no cancellation (Gauss-net moments up to e^{260} are fine).
 
-    ``truncate = c``: every hidden pre-activation is restricted to :math:`|z| \le c\sqrt q` (the moments of
+    ``truncate = c``: every hidden pre-activation is conditioned on :math:`|z| \le c\sqrt q` (the moments of
     an ensemble in which no neuron is beyond c standard deviations; used by :func:`tail_diagnostics`).
     """
     if net.depth != 2:

@@ -232,13 +232,14 @@ class ReplicaSolution:
             out = np.where(q >= qi, level, out)
         return out
 
-    def distinct_steps(self, tol: float = 1e-5) -> int:
-        """Number of RSB steps that are not degenerate (merged breakpoints or equal m) at tolerance ``tol``."""
+    def distinct_steps(self, q_tol: float = 1e-4, m_tol: float = 1e-5) -> int:
+        """Number of RSB steps that are not degenerate: breakpoints apart by more than ``q_tol``·d and
+        Parisi parameters (with :math:`m_{k+1} = 1`) apart by more than ``m_tol``."""
         n = 0
         for i in range(1, self.k + 1):
             dq = (self.q[i] - self.q[i - 1]) / self.d
             dm = (self.m[i] if i < self.k else 1.0) - self.m[i - 1]
-            if dq > tol and dm > tol:
+            if dq > q_tol and dm > m_tol:
                 n += 1
         return n
 
@@ -643,6 +644,21 @@ def _starts(
                 x, _ = continuous_parisi_x(cov, beta, 0.5 * (q[1:] + q[:-1]), d)
                 if np.all(np.isfinite(x)) and np.all(x > 0) and np.all(x < 1):
                     starts.append(_to_z(q, np.sort(x), d))
+                # keep the steps below the region where G_qq^{-1/2} is concave, refine that region with
+                # the continuous x(q) (mixed "steps + continuous band" structures)
+                grid = np.linspace(pq[0], pq[-1], 65)
+                _, xp = continuous_parisi_x(cov, beta, grid, d)
+                bad = np.nonzero(~(xp > 0))[0]
+                a = grid[bad[-1] + 1] if bad.size and bad[-1] + 1 < grid.size else grid[0]
+                lows = pq[pq < a]
+                n = k + 1 - lows.size
+                if bad.size and n >= 2 and pq[-1] - a > 1e-6 * d:
+                    q = np.concatenate([lows, np.linspace(a, pq[-1], n)])
+                    mid = 0.5 * (q[1:] + q[:-1])
+                    xc, _ = continuous_parisi_x(cov, beta, mid, d)
+                    m = np.where(mid >= a, xc, prev.x(mid))
+                    if np.all(np.isfinite(m)) and np.all(m > 0) and np.all(m < 1):
+                        starts.append(_to_z(q, np.maximum.accumulate(m), d))
     return starts
 
 
@@ -788,7 +804,9 @@ def at_point(
         raise NNFTInputError("beta_min", f"RS is already unstable at beta_min={beta_min}; lower it")
     b_at = brentq(lambda x: solve_rs(cov, x, convention).replicon, prev, b, xtol=1e-12, rtol=1e-12)
     sol = solve_rs(cov, b_at, convention)
-    x, xp = continuous_parisi_x(cov, b_at, sol.q[0], sol.d)
+    x, _ = continuous_parisi_x(cov, b_at, sol.q[0], sol.d)
+    # slope just above q* (the band grows upward from q*; exactly at an inflection, e.g. erf, x' = 0)
+    _, xp = continuous_parisi_x(cov, b_at, sol.q[0] + 1e-4 * (sol.d - sol.q[0]), sol.d)
     return ATPoint(convention=convention, beta=float(b_at), d=sol.d, q=float(sol.q[0]), energy=sol.energy,
                    entropy=sol.entropy, x_star=float(x), x_increasing=bool(xp > 0))
 
@@ -1037,11 +1055,12 @@ def classify(
     ``tol``·max(1, |φ|) (the solver's precision). Rules:
 
     * **RS** — the RS replicon is ≥ 0 and :math:`\Delta_1` is zero.
-    * **FRSB** — the best kmax-RSB solution has kmax distinct steps (no two breakpoints or Parisi
-      parameters merge; the gains decay and the breakpoints fill an interval — see ``solutions`` and
-      ``concave_fraction``). By uniqueness of the Parisi measure (Talagrand 2006) a true j-RSB optimum
-      makes every k > j solution collapse onto j steps.
-    * **jRSB** (j < kmax; "1RSB" for j = 1) — the near-optimal k-RSB solutions have at most j distinct steps.
+    * **FRSB** — every k-RSB solution up to kmax strictly improves on the (k−1)-RSB one (gain above
+      1e-14·|φ|) with k distinct steps (:meth:`ReplicaSolution.distinct_steps`): the gains decay and the
+      breakpoints fill an interval — see ``solutions`` and ``concave_fraction``. By uniqueness of the
+      Parisi measure (Talagrand 2006) a true j-RSB optimum makes every k > j solution collapse onto j
+      steps with no gain.
+    * **jRSB** (j < kmax; "1RSB" for j = 1) — j is the largest such k.
     * **FRSB (narrow band)** — the gains vanish after k = 1, but the continuous Parisi function is
       increasing across the 1RSB support and brackets m (:func:`_narrow_continuous_band`): tanh just past
       its AT point, where x(q) varies by < 2 % over the band (note §7 item 4).
@@ -1076,10 +1095,11 @@ def classify(
             else:
                 phase, reason = "1RSB", f"replicon < 0, gains below precision; discontinuous onset (x(q*)={float(x):.3g})"
     else:
-        # number of RSB steps: the most distinct (non-collapsed) steps among the near-optimal solutions
-        # (the Parisi measure is unique, so a true j-RSB optimum makes every k > j solution collapse)
-        floor = float(phis.min()) + eps
-        j = max(max(s.distinct_steps(1e-6) for s, p in zip(sols[1:], phis[1:]) if p <= floor), 1)
+        # number of RSB steps: the largest k whose k-RSB solution strictly improves on (k-1)-RSB with k
+        # distinct steps (the Parisi measure is unique, so a true j-RSB optimum makes every k > j
+        # solution collapse onto j steps with no gain)
+        tiny = 1e-14 * max(1.0, abs(float(phis[0])))
+        j = max([1] + [k for k in range(2, kmax + 1) if gains[k - 1] > tiny and sols[k].distinct_steps() == k])
         gtxt = ", ".join(f"{g:.2e}" for g in gains)
         narrow = _narrow_continuous_band(cov, beta, sols[1]) if j == 1 else None
         if j == kmax:
