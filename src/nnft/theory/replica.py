@@ -657,17 +657,33 @@ def _starts(
                     mid = 0.5 * (q[1:] + q[:-1])
                     xc, _ = continuous_parisi_x(cov, beta, mid, d)
                     m = np.where(mid >= a, xc, prev.x(mid))
+                    m = np.maximum.accumulate(m) + 1e-6 * np.arange(m.size)  # break ties (Newton needs m_i < m_{i+1})
                     if np.all(np.isfinite(m)) and np.all(m > 0) and np.all(m < 1):
-                        starts.append(_to_z(q, np.maximum.accumulate(m), d))
+                        starts.append(_to_z(q, m, d))
     return starts
 
 
-def _inner_krsb(cov, k, d, beta, starts) -> tuple[float, np.ndarray]:
+def _P_value(cov: Covariance, q: np.ndarray, m: np.ndarray, d: float, beta: float) -> float:
+    core = _core(len(m))
+    return float(core["P"](jnp.asarray(q), jnp.asarray(m), jnp.asarray(cov.xi(q, d)), float(cov.diag(d)), d, beta)[0])
+
+
+def _inner_krsb(cov, k, d, beta, starts) -> tuple[float, np.ndarray, np.ndarray]:
+    """Best k-RSB minimum of P_d over the starts: L-BFGS-B from each start then trust-region Newton; for
+    k ≥ 2 also Newton directly from each non-degenerate start (narrow continuous bands have gains
+    ~1e-11 that only a second-order method resolves). Returns (P, q, m)."""
+    core = _core(k)
     best = None
     for z0 in starts:
-        val, z = _minimise_z(cov, k, z0, d, beta)
-        if best is None or val < best[0]:
-            best = (val, z)
+        _, z = _minimise_z(cov, k, z0, d, beta)
+        cands = [tuple(np.asarray(a) for a in core["unpack"](jnp.asarray(z), d))]
+        if k >= 2:
+            cands.append(tuple(np.asarray(a) for a in core["unpack"](jnp.asarray(z0), d)))
+        for q, m in cands:
+            q, m = _newton_polish(cov, q, m, d, beta)
+            val = _P_value(cov, q, m, d, beta)
+            if best is None or val < best[0]:
+                best = (val, q, m)
     return best
 
 
@@ -694,14 +710,13 @@ def solve_krsb(
     d0 = previous.d if (previous is not None and previous.k == k - 1) else rs.d
     starts = _starts(k, d0, float(rs.q[0]) * d0 / rs.d, beta, previous, cov)
     if convention == "B":
-        _, z = _inner_krsb(cov, k, 1.0, beta, starts)
-        q, m = (np.asarray(a) for a in core["unpack"](jnp.asarray(z), 1.0))
-        q, m = _newton_polish(cov, q, m, 1.0, beta)
+        _, q, m = _inner_krsb(cov, k, 1.0, beta, starts)
         return _make_solution(cov, "B", beta, k, q, m, 1.0)
 
     # convention A: outer sup over d, inner solves warm-started from the previous d (memoised, so that
     # re-evaluations at the bracket ends agree with the scan)
-    state = {"z": _inner_krsb(cov, k, d0, beta, starts)[1]}
+    _, q0, m0 = _inner_krsb(cov, k, d0, beta, starts)
+    state = {"z": _to_z(q0, m0, d0)}
     memo: dict[float, tuple[float, float, np.ndarray]] = {}
 
     def inner(ld: float) -> tuple[float, float, np.ndarray]:
