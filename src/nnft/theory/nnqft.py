@@ -85,14 +85,22 @@ homogeneous ReLU-net, note §3.5); :func:`g6_prediction` (GP + λ term); :func:`
 
 6. Heavy tails (Gauss-net)
 --------------------------
-The Gauss-net's hidden units are log-normal, so :math:`f^6` has an enormous kurtosis at small N: the sample
-mean of :math:`f^6` is then dominated by rare networks, and its *sample* standard error is itself
-unreliable (typically too small). :func:`tail_diagnostics` computes, from the exact moments
-:math:`\mathbb E f^{k}` up to k = 4n, the true relative standard error of the n-point estimate and the relative
-error of the standard-error estimate, :math:`\sqrt{(\kappa_Y-1)/n_{\rm networks}}` with :math:`\kappa_Y` the kurtosis of
-:math:`Y = f(x)^n` (the worst input; by Hölder an upper bound for every element). An order is flagged
-*unresolved* when that exceeds 0.5: the Monte Carlo number and its error bar are then not to be trusted,
-and a reproduction must show them as such (note §4.3: the Gauss-net 6-point at N ≲ 100).
+The Gauss-net's hidden units are log-normal, so :math:`\mathbb E f^6` is dominated by neurons many standard
+deviations out, which a finite sample does not contain: the sample mean of :math:`f^6` is then typically far
+below the exact value (and occasionally far above), and its *sample* standard error is itself unreliable.
+:func:`tail_diagnostics` decides this before any simulation, from exact moments (:func:`output_moments`):
+
+* ``resolved``: the *typical* Monte Carlo value — the exact moment in an ensemble conditioned on no hidden
+  pre-activation beyond the largest one that n·N sampled neurons are expected to contain — reproduces the
+  exact n-point signal (m₄, m₆,c of the worst diagonal element) to 5 %;
+* ``se_reliable``: the kurtosis κ of :math:`Y = f^n` is small enough for the sample variance of Y to be
+  within 50 % (:math:`\sqrt{(\kappa-1)/n} < 0.5`).
+
+A reproduction must show unresolved cells as such (note §4.3: the Gauss-net 6-point at every paper width, its
+4-point below N ≈ 50–100 at 10⁵–10⁶ networks). ReLU is resolved at every width (its 6-point error bars are
+unreliable at small N, where the exact standard error from :func:`output_moments` should be used); the Erf-net's
+connected 6-point (≈ 1e-5 of G6 at N = 20) is so small that even the bounded erf's unsampled tail moves it,
+and it is far below the noise floor anyway.
 """
 
 from __future__ import annotations
