@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/nnqft.py                  # 100k networks (ours), 2000 (loop baseline)
+    .venv/bin/python benchmarks/nnqft.py                  # 100k networks (ours), 5000 (loop baseline)
     .venv/bin/python benchmarks/nnqft.py --quick          # 20k / 500: a smoke run
     .venv/bin/python benchmarks/nnqft.py --paper-estimate # + per-width rates -> time of the paper-scale run
 
@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--paper-estimate", action="store_true")
     ap.add_argument("--width", type=int, default=1000)
     args = ap.parse_args()
-    n_ours, n_base = (20_000, 500) if args.quick else (100_000, 2_000)
+    n_ours, n_base = (20_000, 500) if args.quick else (100_000, 5_000)
     N = args.width
     net = Q.HMSNet("relu")
     X = Q.paper_inputs("relu")

@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--depths", nargs="+", type=int, default=[1, 2, 3])
     ap.add_argument("--sw2", nargs="+", default=["1", "2"], help="C_W values, or 'np' (norm preserving)")
     ap.add_argument("--shaped", action="store_true", help="shaped_tanh and shaped_relu with norm-preserving C_W")
-    ap.add_argument("--beta-max", type=float, default=30.0)
+    ap.add_argument("--beta-max", type=float, default=60.0)
     ap.add_argument("--kmax", type=int, default=3)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -59,11 +59,6 @@ def main() -> None:
                 print(R.format_table([row]).splitlines()[-1], f"  [{row['seconds']}s]", flush=True)
     print()
     print(R.format_table(rows))
-    if args.convention == "B":
-        print("\nB, T = 0 criterion (note §3.4): RS iff xi''(1) <= xi'(1)")
-        for r in rows:
-            verdict = "RS" if r["xi2"] <= r["xi1"] else "RSB"
-            print(f"  {r['activation']:<12} L={r['depth']} C_W={r['sw2']:.3g}: xi'={r['xi1']:.4f} xi''={r['xi2']:.4f} -> {verdict}")
     print(f"\ntotal {time.time() - t0:.0f}s")
     if args.json:
         with open(args.json, "w") as f:

@@ -335,9 +335,10 @@ class Halverson2020Reproduction:
                 ses = np.array([c.est[key].se for c in sel])
                 bgs = np.array([c.est[key].background for c in sel])
                 res = np.array([c.diag[order].resolved and (order < 6 or c.diag[6].se_reliable) for c in sel])
-                ax.errorbar(ws[res], vals[res], yerr=ses[res], fmt="o", color="C0", label="Monte Carlo")
+                yerr = np.stack([np.minimum(ses, 0.9 * np.abs(vals)), ses])  # log axis: keep the lower bar positive
+                ax.errorbar(ws[res], vals[res], yerr=yerr[:, res], fmt="o", color="C0", label="Monte Carlo")
                 if (~res).any():
-                    ax.errorbar(ws[~res], vals[~res], yerr=ses[~res], fmt="o", mfc="none", color="C3",
+                    ax.errorbar(ws[~res], vals[~res], yerr=yerr[:, ~res], fmt="o", mfc="none", color="C3",
                                 label="MC, unresolved / unreliable s.e.")  # fmt: skip
                 ax.plot(ws, bgs, "--", color="gray", label="background (one chunk)")
                 if key != "m2":

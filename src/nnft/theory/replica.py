@@ -669,22 +669,17 @@ def _P_value(cov: Covariance, q: np.ndarray, m: np.ndarray, d: float, beta: floa
 
 
 def _inner_krsb(cov, k, d, beta, starts) -> tuple[float, np.ndarray, np.ndarray]:
-    """Best k-RSB minimum of P_d over the starts: L-BFGS-B from each start then trust-region Newton; for
-    k ≥ 2 also Newton directly from each non-degenerate start (narrow continuous bands have gains
-    ~1e-11 that only a second-order method resolves). Returns (P, q, m)."""
+    """Best k-RSB minimum of P_d over the starts (L-BFGS-B from each), then trust-region Newton on the
+    winner. Returns (P, q, m)."""
     core = _core(k)
     best = None
     for z0 in starts:
-        _, z = _minimise_z(cov, k, z0, d, beta)
-        cands = [tuple(np.asarray(a) for a in core["unpack"](jnp.asarray(z), d))]
-        if k >= 2:
-            cands.append(tuple(np.asarray(a) for a in core["unpack"](jnp.asarray(z0), d)))
-        for q, m in cands:
-            q, m = _newton_polish(cov, q, m, d, beta)
-            val = _P_value(cov, q, m, d, beta)
-            if best is None or val < best[0]:
-                best = (val, q, m)
-    return best
+        val, z = _minimise_z(cov, k, z0, d, beta)
+        if best is None or val < best[0]:
+            best = (val, z)
+    q, m = (np.asarray(a) for a in core["unpack"](jnp.asarray(best[1]), d))
+    q, m = _newton_polish(cov, q, m, d, beta)
+    return _P_value(cov, q, m, d, beta), q, m
 
 
 def solve_krsb(
@@ -1037,21 +1032,23 @@ def _concave_fraction(cov: Covariance, d: float, lo: float, hi: float) -> float:
     return float(np.mean(xp > 0))
 
 
-def _narrow_continuous_band(cov: Covariance, beta: float, sol: ReplicaSolution) -> tuple[float, float] | None:
-    r"""Is the 1RSB solution the numerical shadow of a narrow continuous (FRSB) band? (note §7 item 4)
+def _narrow_continuous_band(cov: Covariance, beta: float, sol: ReplicaSolution) -> tuple[float, float, float] | None:
+    r"""Is a step of this k-RSB solution the numerical shadow of a narrow continuous (FRSB) band? (note §7.4)
 
-    Yes when the continuous Parisi function :math:`x(q) = G_{qqq}/(2\beta G_{qq}^{3/2})` is increasing
-    (:math:`G_{qq}^{-1/2}` concave) on all of :math:`[q_0, q_1]` and brackets the 1RSB parameter m: the
-    exact solution is then :math:`x(q)` on that band, whose x-range is so small that the k-RSB gains
-    fall below the solver's precision. Returns (x(q_0), x(q_1)) or None.
+    Yes when, on some step :math:`[q_{i-1}, q_i)` (where x = :math:`m_i`), the continuous Parisi function
+    :math:`x(q) = G_{qqq}/(2\beta G_{qq}^{3/2})` (note §3.2) is increasing (:math:`G_{qq}^{-1/2}` concave
+    there) and brackets :math:`m_i`: the exact solution is then x(q) on that band, and its x-range is so
+    small (≲ 1 %) that splitting the step gains less than the solver's precision (≲ 1e-12; tanh just past
+    its AT point). Returns (q_{i-1}, x(q_{i-1}), x(q_i)) for the first such step, or None.
     """
-    if sol.k != 1 or sol.q[1] - sol.q[0] <= 1e-9 * sol.d or sol.q[0] <= 0:
-        return None
-    q = np.linspace(sol.q[0], sol.q[1], 33)
-    x, xp = continuous_parisi_x(cov, beta, q, sol.d)
-    m = float(sol.m[0])
-    if np.all(np.isfinite(xp)) and np.all(xp > 0) and x[0] <= m * (1 + 1e-3) and m <= x[-1] * (1 + 1e-3):
-        return float(x[0]), float(x[-1])
+    for i in range(1, sol.k + 1):
+        lo, hi, m = float(sol.q[i - 1]), float(sol.q[i]), float(sol.m[i - 1])
+        if hi - lo <= 1e-6 * sol.d or lo <= 0:
+            continue
+        q = np.linspace(lo, hi, 33)
+        x, xp = continuous_parisi_x(cov, beta, q, sol.d)
+        if np.all(np.isfinite(xp)) and np.all(xp > 0) and x[0] <= m * (1 + 1e-3) and m <= x[-1] * (1 + 1e-3):
+            return lo, float(x[0]), float(x[-1])
     return None
 
 
@@ -1076,9 +1073,9 @@ def classify(
       Parisi measure (Talagrand 2006) a true j-RSB optimum makes every k > j solution collapse onto j
       steps with no gain.
     * **jRSB** (j < kmax; "1RSB" for j = 1) — j is the largest such k.
-    * **FRSB (narrow band)** — the gains vanish after k = 1, but the continuous Parisi function is
-      increasing across the 1RSB support and brackets m (:func:`_narrow_continuous_band`): tanh just past
-      its AT point, where x(q) varies by < 2 % over the band (note §7 item 4).
+    * **FRSB (narrow band)** — the steps collapse onto j < kmax, but on one of the j steps the continuous
+      Parisi function is increasing and brackets its m (:func:`_narrow_continuous_band`): tanh past its
+      AT point, where x(q) varies by ≲ 1 % over the band and k-RSB gains are ≲ 1e-12 (note §7 item 4).
     * If RS is replicon-unstable but :math:`\Delta_1` is zero (a narrow band just past the AT point,
       where gains are below the precision; note §7 item 4), the local criterion decides (note §3.3):
       FRSB if :math:`x(q^*) < 1` and :math:`G_{qq}^{-1/2}` is concave just above q*, else 1RSB.
@@ -1116,13 +1113,13 @@ def classify(
         tiny = 1e-14 * max(1.0, abs(float(phis[0])))
         j = max([1] + [k for k in range(2, kmax + 1) if gains[k - 1] > tiny and sols[k].distinct_steps() == k])
         gtxt = ", ".join(f"{g:.2e}" for g in gains)
-        narrow = _narrow_continuous_band(cov, beta, sols[1]) if j == 1 else None
+        narrow = _narrow_continuous_band(cov, beta, sols[j]) if j < kmax else None
         if j == kmax:
             phase, reason = "FRSB", f"the {kmax}-RSB solution keeps {kmax} distinct steps; gains {gtxt}"
         elif narrow is not None:
-            phase, reason = "FRSB", (f"gains vanish after k=1 ({gtxt}) but the 1RSB step is a continuous band of "
-                                     f"nearly constant x: x(q) increases from {narrow[0]:.4g} to {narrow[1]:.4g} "
-                                     f"across [q0, q1] and brackets m = {float(sols[1].m[0]):.4g}")
+            phase, reason = "FRSB", (f"k-RSB steps collapse onto {j} ({gtxt}) but the step starting at q={narrow[0]:.5g} "
+                                     f"is a continuous band of nearly constant x: x(q) increases from {narrow[1]:.5g} "
+                                     f"to {narrow[2]:.5g} across it and brackets its m")
         else:
             phase, reason = f"{j}RSB", f"k-RSB solutions collapse onto {j} step(s); gains {gtxt}"
     return Classification(convention=convention, beta=beta, phase=phase, replicon=rs.replicon, gains=gains,
@@ -1181,15 +1178,21 @@ def classification_table(
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Plain-text rendering of :func:`classification_table` rows."""
-    head = f"{'act':<12}{'L':>3}{'C_W':>7} {'conv':>4}{'beta_AT':>9}{'T_AT':>8}{'beta_s':>9}{'onset':>14}{'phase@1.5bc':>13}  gains"
+    """Plain-text rendering of :func:`classification_table` rows (B rows also show ξ'(1), ξ''(1) and the
+    T = 0 verdict of note §3.4: RS iff ξ''(1) ≤ ξ'(1))."""
+    head = (f"{'act':<12}{'L':>3}{'C_W':>7} {'conv':>4}{'xi1':>8}{'xi2':>9}{'T=0':>5}{'beta_AT':>9}{'T_AT':>8}"
+            f"{'beta_s':>9}{'onset':>14}{'phase@1.5bc':>13}  gains")
     lines = [head, "-" * len(head)]
     for r in rows:
         tat = 1 / r["beta_AT"] if math.isfinite(r["beta_AT"]) else 0.0
         g = " ".join(f"{x:.1e}" for x in r.get("gains", ()))
+        if "xi1" in r:
+            t0 = "RS" if r["xi2"] <= r["xi1"] else "RSB"
+            xi = f"{r['xi1']:>8.4f}{min(r['xi2'], 9.99e4):>9.4g}{t0:>5}"
+        else:
+            xi = f"{'':>8}{'':>9}{'':>5}"
         lines.append(
-            f"{r['activation']:<12}{r['depth']:>3}{r['sw2']:>7.3g} {r['convention']:>4}{r['beta_AT']:>9.4g}{tat:>8.4f}"
+            f"{r['activation']:<12}{r['depth']:>3}{r['sw2']:>7.3g} {r['convention']:>4}{xi}{r['beta_AT']:>9.4g}{tat:>8.4f}"
             f"{r['beta_s']:>9.4g}{r['onset']:>14}{r['phase']:>13}  {g}"
         )
     return "\n".join(lines)
-
