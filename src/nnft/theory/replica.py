@@ -60,11 +60,20 @@ Observables
   :math:`E_{gs} = -\sqrt{d\,G_q(d;d)}`; k = 1 and :math:`q_0 = 0`: the note's 1RSB formula; Chen–Sen,
   CMP 2017; Jagannath–Tobasco, CMP 2017).
 
-Numerics (note §3.5): the sphere problem at fixed d is minimised over k-RSB step functions with
-L-BFGS-B (box-constrained nested fractions :math:`q_{i-1} = s_{i-1}q_i`, :math:`m_{i-1} = t_{i-1}m_i`,
-several starts), the CS functional and its gradient being JAX functions; in A the outer sup over d is
-a root of :math:`\partial_d[\text{shell} + \mathcal P_d]` (envelope theorem), bracketed by a scan and
-solved with Brent's method, and RS saddles are polished with Newton's method (autodiff Hessian).
+Numerics (note §3.5)
+--------------------
+* RS: at fixed d all roots of :math:`q/(d-q)^2 = \beta^2G_q` are bracketed on a grid and solved with
+  Brent's method; the one minimising :math:`\mathcal P_d` is kept. In A the outer sup over d is a root of
+  :math:`\partial_d[\text{shell} + \mathcal P_d]` (envelope theorem), bracketed on :math:`d = 2^j` and
+  solved with Brent's method (no grid search in d: the glitches of note §3.5 do not arise).
+* k-RSB: :math:`\mathcal P_d` is minimised with L-BFGS-B over box-constrained nested fractions
+  (:math:`q_{i-1} = s_{i-1}q_i`, :math:`m_{i-1} = t_{i-1}m_i`) from several starts — bands above the RS
+  overlap, every way of adding a step to the (k−1)-RSB solution, and the continuous x(q) on its band —
+  then polished by trust-region Newton with the exact Hessian. The functional is a JAX function of
+  (q, m) and of the *values* :math:`G(q_i), G_q(q_i), G_{qq}(q_i)`, compiled once per k for every
+  covariance. In A the sup over d again solves the envelope equation.
+* Classification (:func:`classify`): the largest k whose k-RSB solution strictly improves with k distinct
+  steps, plus the continuous-band test for narrow FRSB bands (note §7 item 4).
 """
 
 from __future__ import annotations
@@ -786,8 +795,9 @@ def continuous_parisi_x(cov: Covariance, beta: float, q: Any, d: float = 1.0) ->
     beta = _beta(beta)
     D = np.asarray(_derivs(_cov(cov))(jnp.asarray(q, float), jnp.asarray(float(d))))
     G2, G3, G4 = D[..., 1], D[..., 2], D[..., 3]
-    x = G3 / (2 * beta * G2**1.5)
-    xp = (G4 * G2 - 1.5 * G3**2) / (2 * beta * G2**2.5)
+    with np.errstate(divide="ignore", invalid="ignore"):  # G_qq = 0 (e.g. q = 0 without a 2-spin part): x = inf
+        x = G3 / (2 * beta * G2**1.5)
+        xp = (G4 * G2 - 1.5 * G3**2) / (2 * beta * G2**2.5)
     return x, xp
 
 
