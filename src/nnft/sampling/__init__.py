@@ -3,15 +3,12 @@ r"""Exact samplers of random-network ensembles: weight space, lattice (pre-activ
 All three draw from the *same* distribution, exactly, at every finite width (tested in
 ``tests/test_sampling_equivalence.py``); they differ in cost per layer and network:
 
-==============  =====================================================  =============================
-method          what is drawn                                          cost per layer (one input)
-==============  =====================================================  =============================
-``weights``     every W^l, b^l (:mod:`.weights`; recurrent too)          O(N²) draws
-``lattice``     z^l given z^{l-1}, weights integrated out (:mod:`.lattice`,  O(N) draws (O(N M²) for M inputs)
-                lattice paper eq. 9–10)
-``collective``  sufficient statistics only (:mod:`.collective`):       O(1) (O(M³) for M inputs)
-                linear / piecewise-linear χ² chain, linear Wishart chain
-==============  =====================================================  =============================
+* ``weights`` — every W^l, b^l drawn explicitly (:mod:`.weights`; also recurrent networks): O(N²) draws
+  per layer;
+* ``lattice`` — z^l drawn given z^{l-1}, the weights integrated out (:mod:`.lattice`; lattice paper
+  eq. 9–10): O(N) draws per layer for one input, O(N M²) for M inputs;
+* ``collective`` — sufficient statistics only (:mod:`.collective`): the χ² chain of |z|² (linear) or of
+  (r₊², r₋², k) (ReLU-type), O(1) per layer; the Wishart chain of the Gram matrix (linear, M inputs), O(M³).
 
 Entry point: :func:`sample_chunk`. Networks are batched with ``vmap`` and layers run under ``lax.scan``
 (depth 1024 compiles once). Randomness: network j of a run uses ``fold_in(root, j)``
@@ -31,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import NNFTInputError, check_positive_int
-from ..spec import METHOD_NAMES, RECORD_NAMES, InputsSpec, NetworkSpec, RunSpec
+from ..spec import METHOD_NAMES, RECORD_NAMES, NetworkSpec, RunSpec
 from ._plan import Plan, check_compatible, network_keys, prepare_inputs, random_inputs, variance_schedule
 from .collective import (
     StationaryTheory,

@@ -1190,7 +1190,7 @@ def classification_table(
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """Plain-text rendering of :func:`classification_table` rows (B rows also show ξ'(1), ξ''(1) and the
     T = 0 verdict of note §3.4: RS iff ξ''(1) ≤ ξ'(1))."""
-    head = (f"{'act':<12}{'L':>3}{'C_W':>7} {'conv':>4}{'xi1':>8}{'xi2':>9}{'T=0':>5}{'beta_AT':>9}{'T_AT':>8}"
+    head = (f"{'act':<12}{'L':>3}{'C_W':>7} {'conv':>4}{'xi1':>8}{'xi2':>10}{'T=0':>5}{'beta_AT':>9}{'T_AT':>8}"
             f"{'beta_s':>9}{'onset':>14}{'phase@1.5bc':>13}  gains")
     lines = [head, "-" * len(head)]
     for r in rows:
@@ -1198,9 +1198,9 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
         g = " ".join(f"{x:.1e}" for x in r.get("gains", ()))
         if "xi1" in r:
             t0 = "RS" if r["xi2"] <= r["xi1"] else "RSB"
-            xi = f"{r['xi1']:>8.4f}{min(r['xi2'], 9.99e4):>9.4g}{t0:>5}"
+            xi = f"{r['xi1']:>8.4f}{min(r['xi2'], 9.99e4):>10.4g}{t0:>5}"
         else:
-            xi = f"{'':>8}{'':>9}{'':>5}"
+            xi = f"{'':>8}{'':>10}{'':>5}"
         lines.append(
             f"{r['activation']:<12}{r['depth']:>3}{r['sw2']:>7.3g} {r['convention']:>4}{xi}{r['beta_AT']:>9.4g}{tat:>8.4f}"
             f"{r['beta_s']:>9.4g}{r['onset']:>14}{r['phase']:>13}  {g}"
