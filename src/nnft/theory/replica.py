@@ -981,6 +981,8 @@ def ground_state_energy(
             prev = _gs_sphere(cov, k, d, prev)
             sols.append(prev)
         vals = np.array([s[0] for s in sols])
+        if not np.all(np.isfinite(vals)):
+            return math.nan, 0, tuple(-float(v) for v in vals), sols[0]
         j = int(np.nonzero(vals <= vals.min() + tol)[0][0])
         return vals[j], j, tuple(-float(v) for v in vals), sols[j]
 
@@ -988,7 +990,15 @@ def ground_state_energy(
         v, j, energies, sol = sphere(1.0)
         return GroundState("B", -float(v), j, energies, 1.0, sol[1], sol[2], sol[3])
     lds = np.linspace(math.log(1e-2), math.log(d_max), 30)
-    vals = [sphere(math.exp(x))[0] for x in lds]
+    vals = []
+    for x in lds:  # stop where the kernel overflows (e.g. sin's e^{-d} sinh q beyond d ~ 700)
+        v = sphere(math.exp(x))[0]
+        if not math.isfinite(v):
+            break
+        vals.append(v)
+    if not vals:
+        raise RuntimeError(f"zero-temperature functional not finite for {cov.name}")
+    lds = lds[: len(vals)]
     j = int(np.argmax(vals))
     if j == len(lds) - 1:
         v, jj, energies, sol = sphere(math.exp(lds[-1]))
