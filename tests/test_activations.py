@@ -147,3 +147,12 @@ def test_piecewise_linear_gradients(name):
         g1 = np.asarray(jax.grad(f)(np.array([1.0, c, 1.0])))
         assert np.all(np.isfinite(g1))
         assert g1[1] == pytest.approx(float(act.derivative_two_point(1.0, c, 1.0)), abs=1e-12)
+
+
+def test_sin_cos_closed_forms_do_not_overflow():
+    """e^{-(q1+q2)/2} sinh(q12) must not become inf·0 at large variances (q12 > ~710)."""
+    for name in ("sin", "cos"):
+        act = get_activation(name)
+        v = float(act.two_point(800.0, 799.0, 800.0))
+        assert np.isfinite(v) and abs(v - 0.5 * np.exp(-1.0)) < 1e-12
+        assert np.isfinite(float(act.derivative_two_point(800.0, 799.0, 800.0)))

@@ -269,14 +269,21 @@ def _erf() -> Activation:
     )
 
 
+def _half_exp_sum(q1: Array, q12: Array, q2: Array, sign: float) -> Array:
+    """e^{−(q1+q2)/2}·(e^{q12} ± e^{−q12})/2, written without overflow (inf·0) for large q12."""
+    v = (q1 + q2) / 2
+    return 0.5 * (jnp.exp(q12 - v) + sign * jnp.exp(-q12 - v))
+
+
 def _sin() -> Activation:
+    # E[sin u sin v] = e^{-(q1+q2)/2} sinh q12, E[cos u cos v] = e^{-(q1+q2)/2} cosh q12
     return Activation(
         name="sin",
         fn=jnp.sin,
         closed_second_moment=lambda q: 0.5 * (1 - jnp.exp(-2 * q)),
-        closed_two_point=lambda q1, q12, q2: jnp.exp(-(q1 + q2) / 2) * jnp.sinh(q12),
+        closed_two_point=lambda q1, q12, q2: _half_exp_sum(q1, q12, q2, -1.0),
         closed_derivative_second_moment=lambda q: 0.5 * (1 + jnp.exp(-2 * q)),
-        closed_derivative_two_point=lambda q1, q12, q2: jnp.exp(-(q1 + q2) / 2) * jnp.cosh(q12),
+        closed_derivative_two_point=lambda q1, q12, q2: _half_exp_sum(q1, q12, q2, 1.0),
         derivative_fn=jnp.cos,
     )
 
@@ -286,9 +293,9 @@ def _cos() -> Activation:
         name="cos",
         fn=jnp.cos,
         closed_second_moment=lambda q: 0.5 * (1 + jnp.exp(-2 * q)),
-        closed_two_point=lambda q1, q12, q2: jnp.exp(-(q1 + q2) / 2) * jnp.cosh(q12),
+        closed_two_point=lambda q1, q12, q2: _half_exp_sum(q1, q12, q2, 1.0),
         closed_derivative_second_moment=lambda q: 0.5 * (1 - jnp.exp(-2 * q)),
-        closed_derivative_two_point=lambda q1, q12, q2: jnp.exp(-(q1 + q2) / 2) * jnp.sinh(q12),
+        closed_derivative_two_point=lambda q1, q12, q2: _half_exp_sum(q1, q12, q2, -1.0),
         derivative_fn=lambda x: -jnp.sin(x),
     )
 

@@ -79,7 +79,6 @@ Numerics (note §3.5)
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import math
 from collections.abc import Iterable, Sequence
@@ -90,6 +89,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq, minimize, minimize_scalar
+from threadpoolctl import threadpool_limits
 
 from ..errors import NNFTInputError, check_positive_int
 from ..hamiltonian import Covariance, hamiltonian_covariance, norm_preserving_sw2
@@ -125,46 +125,15 @@ _T_MIN = 1e-9  # smallest ratio m_{i-1}/m_i
 
 
 # ============================================================================ BLAS threads
-@functools.lru_cache(maxsize=1)
-def _openblas_thread_controls() -> tuple[tuple[Any, Any], ...]:
-    """(get, set) ctypes functions of every loaded OpenBLAS (NumPy's and SciPy's wheels); () if none found."""
-    out = []
-    try:
-        paths = sorted({ln.split()[-1] for ln in open("/proc/self/maps") if "openblas" in ln.lower() and ".so" in ln})
-    except OSError:
-        return ()
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for suffix in ("64_", ""):
-            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                out.append((get, set_))
-                break
-    return tuple(out)
-
-
 @contextlib.contextmanager
 def _single_threaded_blas():
-    """Run SciPy's small optimisers with one BLAS thread (restored afterwards).
+    """Run SciPy's small optimisers with one BLAS thread (restored afterwards, via threadpoolctl).
 
     L-BFGS-B on 3–9 variables spends most of its time waking OpenBLAS threads when the machine is
-    loaded (measured 3–5 ms per iteration instead of ~0.1 ms); best-effort, a no-op where OpenBLAS's
-    controls cannot be found.
+    loaded (measured 3–5 ms per iteration instead of ~0.1 ms).
     """
-    ctl = _openblas_thread_controls()
-    old = [get() for get, _ in ctl]
-    for _, set_ in ctl:
-        set_(1)
-    try:
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-    finally:
-        for (_, set_), n in zip(ctl, old):
-            set_(n)
 
 
 def _blas1(fn):
