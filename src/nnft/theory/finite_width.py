@@ -632,6 +632,13 @@ class LyapunovTheory:
         return self.lam_inf + self.lam1 / N
 
 
+@partial(jax.jit, static_argnums=0)
+def _lnchi_derivatives(act: Activation, sw2: float, q: float) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """d/dq and d²/dq² of ln χ(q) = ln(σw² E[φ'(√q z)²]), compiled once per activation."""
+    lnchi = lambda qq: jnp.log(sw2 * act.derivative_second_moment(qq))  # noqa: E731
+    return jax.grad(lnchi)(q), jax.grad(jax.grad(lnchi))(q)
+
+
 def lyapunov_exponent(activation: str | Activation, sw2: float, sb2: float) -> LyapunovTheory:
     r"""Mean-field Lyapunov exponent ½ ln χ₁ and its O(1/N) correction λ₁ (module docstring §1).
 
@@ -675,9 +682,7 @@ def lyapunov_exponent(activation: str | Activation, sw2: float, sb2: float) -> L
         raise NNFTInputError("sw2", f"the z-tangent correlation does not relax (chi_par^2/chi1 = {alpha2:.4g} >= 1)")
     V = sw2**2 * (s4 - s2 * s2) / (1 - chip**2)
     K1 = sw2 / 8 * V * t4 / (1 - chip)
-    lnchi = lambda qq: jnp.log(sw2 * act.derivative_second_moment(qq))  # noqa: E731
-    g1 = float(jax.grad(lnchi)(q))
-    g2 = float(jax.grad(jax.grad(lnchi))(q))
+    g1, g2 = (float(g) for g in _lnchi_derivatives(act, sw2, q))
     nk2 = sw2**2 * pp / (q * chi1) / (1 - alpha2)
     terms = {
         "noise": -0.25 * (3 * d4 / d2**2 - 1),
