@@ -6,7 +6,7 @@ new one to ``_MODULES`` below.
 
 >>> from nnft.reproduce import reproduction_names, run_reproduction
 >>> reproduction_names()
-('meanfield', 'schoenholz2017', 'halverson2020', 'grosvenor2021')
+('meanfield', 'schoenholz2017', 'halverson2020', 'grosvenor2021', 'winer2025')
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .base import (
 )
 
 # reproduction modules, in report order; each registers its Reproduction when imported
-_MODULES: tuple[str, ...] = ("meanfield", "schoenholz2017", "halverson2020", "grosvenor2021")
+_MODULES: tuple[str, ...] = ("meanfield", "schoenholz2017", "halverson2020", "grosvenor2021", "winer2025")
 
 for _m in _MODULES:
     importlib.import_module(f"{__name__}.{_m}")
