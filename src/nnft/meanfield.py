@@ -200,7 +200,7 @@ def _phase(q: float, x1: float) -> str:
 def _depth_scale(chi: float) -> float:
     """−1/ln χ for 0 < χ < 1; inf at χ = 1; nan where undefined (χ ≤ 0 or > 1)."""
     if not np.isfinite(chi) or chi <= 0:
-        return float("nan") if chi <= 0 or not np.isfinite(chi) else float("inf")
+        return float("nan")
     if abs(chi - 1) < CRITICAL_TOL:
         return float("inf")
     return float(-1.0 / np.log(chi)) if chi < 1 else float("nan")
