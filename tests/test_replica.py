@@ -225,6 +225,28 @@ def test_sin_is_1rsb_with_discontinuous_onset():
     assert c.phase == "1RSB"
 
 
+@pytest.mark.parametrize("L, cw, d", [(1, 1.0, 1.0), (1, 4.0, 3.0), (2, 1.0, 1.0), (2, 2.0, 2.0), (3, 1.0, 1.0), (3, 4.0, 1.0)])
+def test_sin_admits_no_continuous_parisi_band(L, cw, d):
+    """G_qq^{-1/2} convex on all of (0, d) for sin: no continuous Parisi part, at most 1RSB (Talagrand).
+    Independent check: second differences of G_qq^{-1/2} (from the covariance itself) are positive."""
+    cov = hamiltonian_covariance("sin", depth=L, sw2=cw)
+    assert R.continuous_rsb_fraction(cov, d, n=801) == 0.0
+    q = np.linspace(0.01, 0.99, 99) * d
+    f = np.asarray(cov.xi_qq(q, d)) ** -0.5
+    assert np.all(np.diff(f, 2) > 0)
+
+
+@pytest.mark.parametrize("act, cw", [("tanh", 4.0), ("relu", 2.0)])
+def test_tanh_relu_admit_a_continuous_band(act, cw):
+    cov = hamiltonian_covariance(act, depth=1, sw2=cw)
+    frac = R.continuous_rsb_fraction(cov, 1.0, n=801)
+    q = np.linspace(0.01, 0.99, 99)
+    f = np.asarray(cov.xi_qq(q, 1.0)) ** -0.5
+    concave = np.mean(np.diff(f, 2) < 0)
+    assert frac > 0.1 and concave > 0.1
+    assert abs(frac - concave) < 0.05  # same set, measured on different grids
+
+
 def test_relu_full_rsb_below_at():
     """ReLU L=1, C_W=2 (B): continuous FRSB onset (x(q*) = 0.24 < 1, increasing; note §4.3, T_AT = 0.080)."""
     cov = hamiltonian_covariance("relu", depth=1, sw2=2.0)

@@ -18,6 +18,7 @@ convention A = Gaussian reference measure, B = sphere |x|² = N0). Pieces:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jax
@@ -27,9 +28,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..hamiltonian import hamiltonian_covariance  # noqa: E402
+from ..hamiltonian import hamiltonian_covariance, mixed_pspin  # noqa: E402
 from ..hamiltonian_mc import gibbs_sample, overlap_histogram, sample_mlp  # noqa: E402
-from ..theory.replica import classification_table, entropy_curve, solve_rs  # noqa: E402
+from ..theory.replica import (  # noqa: E402
+    at_point,
+    classification_table,
+    continuous_rsb_fraction,
+    entropy_curve,
+    ground_state_energy,
+    solve_rs,
+    static_transition,
+)
 from .base import Metric, ProgressCallback, ReproductionResult, register  # noqa: E402
 
 SCALE_SETTINGS = {
@@ -47,6 +56,43 @@ def _agrees(act: str, phase: str) -> bool:
     return phase == "FRSB" if act == "sin" else phase == "RS"
 
 
+def _solver_checks() -> list[Metric]:
+    r"""Known spherical spin glasses and the closed-form AT points (note §7 items 4–5), as metrics.
+
+    References are independent of the solver: literature values (Crisanti & Sommers 1992 for the pure
+    3-spin static transition; the 1RSB ground states of the pure p-spin, quoted by the note to 4–5
+    digits, whose rounding is the allowance), the GOE edge −√2, and roots of the note's closed-form AT
+    conditions found here with Brent's method.
+    """
+    from scipy.optimize import brentq
+
+    out = []
+    st = static_transition(mixed_pspin({3: 0.5}), "B")
+    out.append(Metric.compare("pure 3-spin (xi=q^3/2) static T_s", st.temperature, 0.58605, std_error=None,
+                              allowance=5e-5, allowance_reason="reference quoted to 5 digits (Crisanti-Sommers 1992)"))
+    for coeffs, ref, allow, label in [({2: 1.0}, -math.sqrt(2), 1e-9, "xi=q^2 (GOE edge -sqrt 2)"),
+                                      ({3: 1.0}, -1.6570, 1e-4, "xi=q^3"), ({4: 1.0}, -1.7941, 1e-4, "xi=q^4")]:
+        gs = ground_state_energy(mixed_pspin(coeffs), "B", kmax=1)
+        out.append(Metric.compare(f"spherical ground state {label}", gs.energy, ref, std_error=None, allowance=allow,
+                                  allowance_reason="reference rounding" if allow > 1e-9 else "solver tolerance"))
+    u_star = brentq(lambda u: u * math.tanh(u) - 1, 0.5, 2.0, xtol=1e-14)
+    at = at_point(hamiltonian_covariance("sin", depth=1, sw2=2.0), "B")
+    out.append(Metric.compare("sin L=1 C_W=2 (B): AT at C_W q* = u*, u* tanh u* = 1", 2.0 * at.q, u_star,
+                              std_error=None, allowance=1e-6, allowance_reason="root-finder tolerance"))
+    cw = 2.0
+    at = at_point(hamiltonian_covariance("erf", depth=1, sw2=cw), "B")
+    out.append(Metric.compare("erf L=1 C_W=2 (B): AT pre-activation correlation 1/sqrt 2",
+                              2 * cw * at.q / (1 + 2 * cw * at.d), 1 / math.sqrt(2), std_error=None,
+                              allowance=1e-6, allowance_reason="root-finder tolerance"))
+    t_star = brentq(lambda t: t / (math.sqrt(1 - t * t) * (math.pi - math.acos(t))) - 1, 0.5, 0.999, xtol=1e-14)
+    cov = hamiltonian_covariance("relu", depth=1, sw2=2.0)
+    for conv, kw in [("B", {}), ("A", {"beta_min": 1.0, "beta_max": 10.0, "n_grid": 12})]:
+        at = at_point(cov, conv, **kw)
+        out.append(Metric.compare(f"relu L=1 C_W=2 ({conv}): AT at q*/d = t*, t*/(sqrt(1-t*^2)(pi-arccos t*)) = 1",
+                                  at.t, t_star, std_error=None, allowance=1e-6, allowance_reason="root-finder tolerance"))
+    return out
+
+
 @register
 class Winer2025Reproduction:
     name = "winer2025"
@@ -58,7 +104,7 @@ class Winer2025Reproduction:
         out_dir = Path(out_dir)
         metrics: list[Metric] = []
         total = 5
-        root = jax.random.PRNGKey(seed)
+        root = jax.random.key(seed)
 
         # 1. linear: exact vs solver vs MC
         progress(0, total, "linear net: exact, solver, Monte Carlo")
@@ -112,6 +158,8 @@ class Winer2025Reproduction:
         fig.savefig(out_dir / "linear_e_d.png", dpi=100)
         plt.close(fig)
 
+        metrics += _solver_checks()
+
         # 2. s(E) curves (convention A, RS)
         progress(1, total, "entropy curves")
         fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -130,7 +178,8 @@ class Winer2025Reproduction:
         table = []
         for act, L, sw in s["table"]:
             row = classification_table((act,), (L,), (sw,), "B")[0]
-            row = {k: row[k] for k in ("activation", "depth", "sw2", "convention", "beta_AT", "beta_s", "phase", "reason") if k in row}
+            row = {k: row[k] for k in ("activation", "depth", "sw2", "convention", "beta_AT", "beta_s", "phase", "reason",
+                                       "continuous_fraction") if k in row}
             row["claim"] = CLAIMS[act]
             row["agrees"] = _agrees(act, row["phase"])
             table.append(row)
@@ -163,7 +212,8 @@ class Winer2025Reproduction:
         progress(total, total, "done")
 
         lines = [f"{r['activation']} L={r['depth']} C_W={r['sw2']:g} (conv {r['convention']}): nnft {r['phase']} "
-                 f"(beta_AT={r['beta_AT']:.3g}); abstract: {r['claim']} -> {'agrees' if r['agrees'] else 'DISAGREES'}"
+                 f"(beta_AT={r['beta_AT']:.3g}; continuous-band fraction of (0,d) {r['continuous_fraction']:.2f}); "
+                 f"abstract: {r['claim']} -> {'agrees' if r['agrees'] else 'DISAGREES'}"
                  for r in table]
         figs = ["linear_e_d.png", "entropy_curves.png", "overlap_distribution.png"]
         return ReproductionResult(

@@ -113,6 +113,7 @@ __all__ = [
     "entropy_curve",
     "entropy_at_energy",
     "continuous_parisi_x",
+    "continuous_rsb_fraction",
     "classify",
     "classification_table",
     "format_table",
@@ -1013,12 +1014,31 @@ def entropy_at_energy(
 
 
 # ============================================================================ classification
-def _concave_fraction(cov: Covariance, d: float, lo: float, hi: float) -> float:
+def _concave_fraction(cov: Covariance, d: float, lo: float, hi: float, n: int = 41) -> float:
     if hi - lo <= 1e-9 * d:
         return float("nan")
-    q = np.linspace(lo, hi, 41)
-    _, xp = continuous_parisi_x(cov, 1.0, q, d)
+    q = np.linspace(lo, hi, n)
+    _, xp = continuous_parisi_x(cov, 1.0, q, d)  # the sign of x'(q) does not depend on β
     return float(np.mean(xp > 0))
+
+
+def continuous_rsb_fraction(cov: Covariance, d: float = 1.0, *, n: int = 2001) -> float:
+    r"""Fraction of :math:`(0, d)` on which a continuous Parisi band is admissible (note §3.2).
+
+    A continuous part of the Parisi measure on an interval needs :math:`x(q) = G_{qqq}/(2\beta G_{qq}^{3/2})`
+    non-decreasing there, i.e. :math:`G_{qq}^{-1/2}` concave (the sign of :math:`x'` does not depend on β).
+    If the fraction is 0 — :math:`G_{qq}^{-1/2}` convex on all of (0, d) — the Parisi measure has no
+    continuous part at any temperature, and by Talagrand's criterion (PTRF 134, 2006) it is at most 1RSB:
+    this is the check behind nnft's "sin is 1RSB, not full RSB" (for L = 1,
+    :math:`G_{qq}\propto\sinh(C_b + C_Wq)` and :math:`(\sinh u)^{-1/2}` is convex for u > 0, note §4.3).
+    Evaluated on ``n`` equispaced points of :math:`[10^{-4}d,\,(1 - 10^{-6})d]`.
+    """
+    cov = _cov(cov)
+    d = float(d)
+    if not (math.isfinite(d) and d > 0):
+        raise NNFTInputError("d", f"must be a finite number > 0, got {d!r}")
+    n = check_positive_int("n", n, minimum=3)
+    return _concave_fraction(cov, d, 1e-4 * d, (1 - 1e-6) * d, n)
 
 
 def _narrow_continuous_band(cov: Covariance, beta: float, sol: ReplicaSolution) -> tuple[float, float, float] | None:
@@ -1134,7 +1154,8 @@ def classification_table(
     For each network: :math:`\xi'(1), \xi''(1)` (B), the AT point (:func:`at_point`), the static m = 1
     transition (:func:`static_transition`), the first RSB temperature :math:`\beta_c` = the smaller of the
     two, and the phase at :math:`\beta = ` ``low_t_factor`` × :math:`\beta_c` (:func:`classify`); "RS" with
-    no β_c means RS for every β ≤ ``beta_max``. ``sw2`` may be ``"np"`` for the norm-preserving
+    no β_c means RS for every β ≤ ``beta_max``. ``continuous_fraction`` is :func:`continuous_rsb_fraction`
+    at the classification point's d (0: no continuous Parisi band anywhere, so at most 1RSB). ``sw2`` may be ``"np"`` for the norm-preserving
     :math:`C_W` (:func:`nnft.hamiltonian.norm_preserving_sw2`), the natural choice for shaped activations.
     """
     convention = _convention(convention)
@@ -1160,8 +1181,11 @@ def classification_table(
                 if math.isfinite(bc):
                     c = classify(cov, low_t_factor * bc, convention, kmax=kmax)
                     row.update(phase=c.phase, beta=c.beta, gains=c.gains, reason=c.reason)
+                    d = c.solutions[0].d
                 else:
                     row.update(phase="RS", beta=beta_max, gains=(), reason=f"RS-stable for beta <= {beta_max}")
+                    d = 1.0 if convention == "B" else solve_rs(cov, beta_max, convention).d
+                row["continuous_fraction"] = continuous_rsb_fraction(cov, d, n=401)
                 rows.append(row)
     return rows
 
@@ -1170,7 +1194,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """Plain-text rendering of :func:`classification_table` rows (B rows also show ξ'(1), ξ''(1) and the
     T = 0 verdict of note §3.4: RS iff ξ''(1) ≤ ξ'(1))."""
     head = (f"{'act':<12}{'L':>3}{'C_W':>7} {'conv':>4}{'xi1':>8}{'xi2':>10}{'T=0':>5}{'beta_AT':>9}{'T_AT':>8}"
-            f"{'beta_s':>9}{'onset':>14}{'phase@1.5bc':>13}  gains")
+            f"{'beta_s':>9}{'onset':>14}{'cont':>6}{'phase@1.5bc':>13}  gains")
     lines = [head, "-" * len(head)]
     for r in rows:
         tat = 1 / r["beta_AT"] if math.isfinite(r["beta_AT"]) else 0.0
@@ -1182,6 +1206,6 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             xi = f"{'':>8}{'':>10}{'':>5}"
         lines.append(
             f"{r['activation']:<12}{r['depth']:>3}{r['sw2']:>7.3g} {r['convention']:>4}{xi}{r['beta_AT']:>9.4g}{tat:>8.4f}"
-            f"{r['beta_s']:>9.4g}{r['onset']:>14}{r['phase']:>13}  {g}"
+            f"{r['beta_s']:>9.4g}{r['onset']:>14}{r.get('continuous_fraction', float('nan')):>6.2f}{r['phase']:>13}  {g}"
         )
     return "\n".join(lines)
