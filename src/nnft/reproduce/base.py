@@ -249,8 +249,8 @@ class Reproduction(Protocol):
     ``run`` writes its figures into ``out_dir`` (= ``DIR/<name>``), draws all randomness from
     ``jax.random.key(seed)``, reports progress through ``progress(done, total, description)``, and
     returns a :class:`ReproductionResult` whose figure paths are relative to ``out_dir.parent``.
-    ``scale`` is one of :data:`SCALES`: ``"quick"`` must finish well under a minute on 2 CPU cores,
-    ``"paper"`` may take minutes.
+    ``scale`` is one of :data:`SCALES`: ``"quick"`` must finish within about two minutes on 2 CPU cores
+    (most take well under one), ``"paper"`` may take tens of minutes.
     """
 
     name: str
