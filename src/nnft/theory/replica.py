@@ -517,6 +517,26 @@ def _solve_rs_A(cov: Covariance, beta: float) -> tuple[float, float]:
     return best[0], best[1]
 
 
+def _bracket_decreasing_root(g, x0: float, h: float, grow: float, max_steps: int, what: str) -> tuple[float, float]:
+    """Expand [a, b] geometrically from x0 until g(a) > 0 ≥ g(b) (g decreasing through its root): the
+    bracket handed to Brent's method for the sup over log d. ``g`` may be memoised by the caller."""
+    a = b = x0
+    ga = gb = g(a)
+    for _ in range(max_steps):
+        if ga > 0 and gb <= 0:
+            return a, b
+        if ga <= 0:
+            b, gb = a, ga
+            a -= h
+            ga = g(a)
+        else:
+            a, ga = b, gb
+            b += h
+            gb = g(b)
+        h *= grow
+    raise RuntimeError(f"no {what} bracketed")
+
+
 def _make_solution(cov, convention, beta, k, q, m, d) -> ReplicaSolution:
     q, m = np.asarray(q, float), np.asarray(m, float)
     P, E = _core(k)["P"](jnp.asarray(q), jnp.asarray(m), jnp.asarray(cov.xi(q, d)), float(cov.diag(d)), d, beta)
@@ -705,23 +725,7 @@ def solve_krsb(
     def g(ld: float) -> float:
         return inner(ld)[0]
 
-    a = b = math.log(d0)
-    ga = gb = g(a)
-    h = 0.02
-    for _ in range(40):
-        if ga > 0 and gb < 0:
-            break
-        if ga <= 0:
-            b, gb = a, ga
-            a -= h
-            ga = g(a)
-        else:
-            a, ga = b, gb
-            b += h
-            gb = g(b)
-        h *= 2
-    else:
-        raise RuntimeError(f"no {k}-RSB saddle in d bracketed for {cov.name} at beta={beta}")
+    a, b = _bracket_decreasing_root(g, math.log(d0), 0.02, 2.0, 40, f"{k}-RSB saddle in d for {cov.name} at beta={beta}")
     ld = brentq(g, a, b, xtol=1e-14, rtol=1e-15)
     if abs(g(ld)) > 1e-8 * max(1.0, beta**2):  # inner optimum jumped inside the bracket: maximise Φ* directly
         res = minimize_scalar(lambda x: -inner(x)[1], bounds=(a, b), method="bounded", options={"xatol": 1e-10})

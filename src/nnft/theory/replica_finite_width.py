@@ -101,7 +101,7 @@ from scipy.optimize import brentq, minimize, minimize_scalar
 from ..activations import get_activation
 from ..errors import NNFTInputError, check_positive_int, check_variance
 from ..gaussian import gauss_hermite
-from .replica import _blas1, _convention
+from .replica import _blas1, _bracket_decreasing_root, _convention
 
 __all__ = [
     "FiniteWidthSolution",
@@ -620,23 +620,8 @@ def _rs_A(core, beta, alpha, sw2, sb2, d0: float = 1.0) -> tuple[float, float]:
         return d * float(core["dd"](jnp.asarray(q), d, beta, alpha, sw2, sb2, 1.0)), q, None
 
     # expand a bracket of the sign change (+ -> -) geometrically from d0, then Brent's method
-    a = b = math.log(d0)
-    ga = gb = g(a)[0]
-    h = 0.1
-    for _ in range(60):
-        if ga > 0 and gb <= 0:
-            break
-        if ga <= 0:
-            b, gb = a, ga
-            a -= h
-            ga = g(a)[0]
-        else:
-            a, ga = b, gb
-            b += h
-            gb = g(b)[0]
-        h *= 1.6
-    else:
-        raise RuntimeError(f"no RS saddle in d found (alpha={alpha}, beta={beta})")
+    a, b = _bracket_decreasing_root(lambda x: g(x)[0], math.log(d0), 0.1, 1.6, 60,
+                                    f"RS saddle in d (alpha={alpha}, beta={beta})")
     ld = brentq(lambda x: g(x)[0], a, b, xtol=1e-13, rtol=1e-15)
     d = math.exp(ld)
     q, _ = _rs_inner(core, d, beta, alpha, sw2, sb2, 1.0)  # final: full scan (global minimum in q)
@@ -764,23 +749,8 @@ def _solve_krsb(act, alpha, beta, conv, sw2, sb2, rule, k, rs, previous):
             memo[ld] = (d * gd, val, z)
         return memo[ld]
 
-    a = b = math.log(d0)
-    ga = gb = inner(a)[0]
-    h = 0.02
-    for _ in range(40):
-        if ga > 0 and gb < 0:
-            break
-        if ga <= 0:
-            b, gb = a, ga
-            a -= h
-            ga = inner(a)[0]
-        else:
-            a, ga = b, gb
-            b += h
-            gb = inner(b)[0]
-        h *= 2
-    else:
-        raise RuntimeError(f"no {k}-RSB saddle in d bracketed (alpha={alpha}, beta={beta})")
+    a, b = _bracket_decreasing_root(lambda x: inner(x)[0], math.log(d0), 0.02, 2.0, 40,
+                                    f"{k}-RSB saddle in d (alpha={alpha}, beta={beta})")
     ld = brentq(lambda x: inner(x)[0], a, b, xtol=1e-13, rtol=1e-15)
     if abs(inner(ld)[0]) > 1e-7 * max(1.0, beta**2):
         res = minimize_scalar(lambda x: -inner(x)[1], bounds=(a, b), method="bounded", options={"xatol": 1e-10})
