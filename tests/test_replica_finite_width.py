@@ -123,7 +123,7 @@ def test_energy_is_minus_dphi_dbeta(act, conv, alpha, cw):
 # ============================================================================ 1RSB
 def test_1rsb_reduces_to_rs_where_rs_is_stable():
     """tanh, C_W = 1, B, α = 2, β = 2: RS replicon > 0, and the 1RSB optimum is RS (no gain)."""
-    rule = (24, 201, 8.0)
+    rule = F.DEFAULT_RULE  # the default rule: its compiled functionals are shared with the other tests
     rs = F.solve_rs_finite_width("tanh", 2.0, 2.0, "B", rule=rule)
     assert rs.replicon > 0
     s1 = F.solve_1rsb_finite_width("tanh", 2.0, 2.0, "B", rule=rule, rs=rs)
@@ -134,7 +134,7 @@ def test_1rsb_reduces_to_rs_where_rs_is_stable():
 def test_1rsb_improves_where_gp_sin_is_rsb():
     """sin, C_W = 4, B, β = 1.5 (GP: RS ends by a jump to 1RSB near T ≈ 0.99, note §4.3): at α = 10⁴ the
     1RSB solution reproduces nnft.theory.replica's GP 1RSB (φ, q_0, q_1, m) to O(1/α)."""
-    rule = (24, 201, 8.0)
+    rule = F.DEFAULT_RULE  # compiled functionals shared with the grid-refinement test
     cov = hamiltonian_covariance("sin", 1, 4.0, 0.0)
     g0 = R.solve_rs(cov, 1.5, "B")
     g1 = R.solve_krsb(cov, 1.5, 1, "B", rs=g0, previous=g0)
