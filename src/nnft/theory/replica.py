@@ -307,6 +307,21 @@ class Classification:
 
 
 # ============================================================================ compiled cores
+def _unpack_nested(z, d, k: int):
+    """Nested fractions → (q, m): q_k = d s_k, q_i = q_{i+1} s_i; m_k = t_k, m_i = m_{i+1} t_i (JAX)."""
+    s, t = z[: k + 1], z[k + 1 :]
+    qs = [None] * (k + 1)
+    qs[k] = d * s[k]
+    for i in range(k - 1, -1, -1):
+        qs[i] = qs[i + 1] * s[i]
+    ms = [None] * k
+    if k:
+        ms[k - 1] = t[k - 1]
+        for i in range(k - 2, -1, -1):
+            ms[i] = ms[i + 1] * t[i]
+    return jnp.stack(qs), (jnp.stack(ms) if k else jnp.zeros(0))
+
+
 @functools.lru_cache(maxsize=None)
 def _core(k: int) -> dict[str, Any]:
     r"""The k-RSB CS functional as a JAX function of (q, m) and of the *values* G(q_i), ∂_qG(q_i), D.
@@ -316,17 +331,7 @@ def _core(k: int) -> dict[str, Any]:
     """
 
     def unpack(z, d):
-        s, t = z[: k + 1], z[k + 1 :]
-        qs = [None] * (k + 1)
-        qs[k] = d * s[k]
-        for i in range(k - 1, -1, -1):
-            qs[i] = qs[i + 1] * s[i]
-        ms = [None] * k
-        if k:
-            ms[k - 1] = t[k - 1]
-            for i in range(k - 2, -1, -1):
-                ms[i] = ms[i + 1] * t[i]
-        return jnp.stack(qs), (jnp.stack(ms) if k else jnp.zeros(0))
+        return _unpack_nested(z, d, k)
 
     def logs(q, m, d):
         lam = d - q[k]
@@ -567,10 +572,10 @@ def solve_rs(cov: Covariance, beta: float, convention: str = "A") -> ReplicaSolu
 
 
 # ============================================================================ k-RSB
-def _to_z(q: np.ndarray, m: np.ndarray, d: float) -> np.ndarray:
+def _to_z(q: np.ndarray, m: np.ndarray, d: float, s_top: float = _S_TOP) -> np.ndarray:
     """Inverse of the nested-fraction map: s_k = q_k/d, s_i = q_i/q_{i+1}; t_k = m_k, t_i = m_i/m_{i+1}."""
     k = len(m)
-    q = np.clip(np.maximum.accumulate(np.clip(np.asarray(q, float), 0, None)), 0, d * _S_TOP)
+    q = np.clip(np.maximum.accumulate(np.clip(np.asarray(q, float), 0, None)), 0, d * s_top)
     m = np.clip(np.maximum.accumulate(np.clip(np.asarray(m, float), 1e-8, 1.0)), 1e-8, 1.0)
     s = np.empty(k + 1)
     s[k] = q[k] / d
@@ -582,12 +587,12 @@ def _to_z(q: np.ndarray, m: np.ndarray, d: float) -> np.ndarray:
         for i in range(k - 1):
             t[i] = m[i] / m[i + 1]
     z = np.concatenate([s, t])
-    lo, hi = np.array(_bounds(k)).T
+    lo, hi = np.array(_bounds(k, s_top)).T
     return np.clip(z, lo, hi)
 
 
-def _bounds(k: int) -> list[tuple[float, float]]:
-    return [(0.0, 1.0)] * k + [(0.0, _S_TOP)] + [(_T_MIN, 1.0)] * k
+def _bounds(k: int, s_top: float = _S_TOP) -> list[tuple[float, float]]:
+    return [(0.0, 1.0)] * k + [(0.0, s_top)] + [(_T_MIN, 1.0)] * k
 
 
 @_blas1

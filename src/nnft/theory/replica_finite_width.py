@@ -101,7 +101,9 @@ from scipy.optimize import brentq, minimize, minimize_scalar
 from ..activations import get_activation
 from ..errors import NNFTInputError, check_positive_int, check_variance
 from ..gaussian import gauss_hermite
-from .replica import _blas1, _bracket_decreasing_root, _convention
+from .replica import _beta, _blas1, _bracket_decreasing_root, _convention, _unpack_nested
+from .replica import _bounds as _bounds_nested
+from .replica import _to_z as _to_z_nested
 
 __all__ = [
     "FiniteWidthSolution",
@@ -124,7 +126,6 @@ DEFAULT_RULE = (48, 201, 8.0)
 _CLOSED = ("linear", "relu")
 _ODD = ("linear", "tanh", "sin", "erf")
 _S_TOP = 1.0 - 1e-12
-_T_MIN = 1e-9
 _TINY = 1e-20  # floor inside square roots: finite gradients at q_i = q_{i-1} (Stein: → ½C_W E f'')
 
 
@@ -148,16 +149,6 @@ def _alpha(alpha: Any) -> float:
         raise NNFTInputError("alpha", f"width ratio N1/N0 must be finite and > 0, got {a!r} "
                                       "(alpha = inf is the GP limit: use nnft.theory.replica)")
     return a
-
-
-def _beta(beta: Any) -> float:
-    try:
-        b = float(beta)
-    except (TypeError, ValueError):
-        raise NNFTInputError("beta", f"must be a real number, got {beta!r}") from None
-    if not math.isfinite(b) or b <= 0:
-        raise NNFTInputError("beta", f"inverse temperature must be finite and > 0, got {b!r}")
-    return b
 
 
 def _rule(rule: Any) -> tuple[int, int, float]:
@@ -499,17 +490,7 @@ def _core(act: str, k: int, rule: tuple[int, int, float]) -> dict[str, Any]:
         return entropic(q, m, d, conv_a) + tree(q, m, d, beta, alpha, sw2, sb2, False)[0]
 
     def unpack(z, d):
-        s_, t_ = z[: k + 1], z[k + 1:]
-        qs = [None] * (k + 1)
-        qs[k] = d * s_[k]
-        for i in range(k - 1, -1, -1):
-            qs[i] = qs[i + 1] * s_[i]
-        ms = [None] * k
-        if k:
-            ms[k - 1] = t_[k - 1]
-            for i in range(k - 2, -1, -1):
-                ms[i] = ms[i + 1] * t_[i]
-        return jnp.stack(qs), (jnp.stack(ms) if k else jnp.zeros(0))
+        return _unpack_nested(z, d, k)
 
     def Phi_z(z, d, beta, alpha, sw2, sb2, conv_a):
         q, m = unpack(z, d)
@@ -659,24 +640,11 @@ def replicon_finite_width(activation: str, alpha: float, beta: float, convention
 
 # ============================================================================ k-RSB
 def _bounds(k):
-    return [(0.0, 1.0)] * k + [(0.0, _S_TOP)] + [(_T_MIN, 1.0)] * k
+    return _bounds_nested(k, _S_TOP)
 
 
 def _to_z(q, m, d):
-    k = len(m)
-    q = np.clip(np.maximum.accumulate(np.clip(np.asarray(q, float), 0, None)), 0, d * _S_TOP)
-    m = np.clip(np.maximum.accumulate(np.clip(np.asarray(m, float), 1e-8, 1.0)), 1e-8, 1.0)
-    s = np.empty(k + 1)
-    s[k] = q[k] / d
-    for i in range(k):
-        s[i] = q[i] / q[i + 1] if q[i + 1] > 0 else 0.0
-    t = np.empty(k)
-    if k:
-        t[k - 1] = m[k - 1]
-        for i in range(k - 1):
-            t[i] = m[i] / m[i + 1]
-    lo, hi = np.array(_bounds(k)).T
-    return np.clip(np.concatenate([s, t]), lo, hi)
+    return _to_z_nested(q, m, d, _S_TOP)
 
 
 def _starts(k, d, q_rs, beta, prev):
